@@ -1,0 +1,2 @@
+export * from './types.js';
+export { MediaType, type Compression } from './media-types.js';

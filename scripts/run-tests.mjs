@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Runs every package's tap tests and ends with the line CI reads: "N passed, N failed".
+// A "test" is a top-level `t.test()` (or top-level assertion) of a test file; a file that
+// crashes before reporting anything counts as one failure.
+import { spawn } from 'node:child_process';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const files = args.length
+  ? args
+  : readdirSync(join(root, 'packages')).flatMap((p) => {
+      const dir = join('packages', p, 'test');
+      if (!existsSync(join(root, dir))) return [];
+      return readdirSync(join(root, dir))
+        .filter((f) => f.endsWith('.test.ts'))
+        .sort()
+        .map((f) => join(dir, f));
+    });
+
+const tap = join(root, 'node_modules', '.bin', 'tap');
+const child = spawn(tap, ['--reporter=tap', ...files], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+
+let passed = 0;
+let failed = 0;
+let fileFailedChildren = 0;
+let buf = '';
+const onLine = (line) => {
+  process.stdout.write(line + '\n');
+  if (/^ {4}ok \d+/.test(line)) {
+    passed++;
+  } else if (/^ {4}not ok \d+/.test(line)) {
+    failed++;
+    fileFailedChildren++;
+  } else if (/^(not )?ok \d+ - /.test(line)) {
+    // End of one file: a failed file with no failed test inside crashed or timed out.
+    if (line.startsWith('not ok') && fileFailedChildren === 0) failed++;
+    fileFailedChildren = 0;
+  }
+};
+child.stdout.on('data', (d) => {
+  buf += d.toString();
+  let i;
+  while ((i = buf.indexOf('\n')) >= 0) {
+    onLine(buf.slice(0, i));
+    buf = buf.slice(i + 1);
+  }
+});
+child.on('close', (code) => {
+  if (buf) onLine(buf);
+  if (code !== 0 && failed === 0) failed = 1;
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  process.exit(failed > 0 || code !== 0 ? 1 : 0);
+});
