@@ -1,0 +1,179 @@
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import type { Descriptor, Platform, Reference, ResolvedImage } from 'oci-client-lite';
+import type { Cache } from './cache.js';
+import { extractLayer, readLayerIndex, type LayerIndex } from './layer-extract.js';
+import { composeRootfs } from './compose.js';
+import { layerCompression } from './layer-media.js';
+import { InvalidImageError } from './pull-errors.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import type { ExtractLimits, Fetcher, PullProgress, RootFS } from './types.js';
+
+/** What bringing an image into the cache cost. */
+export interface MaterialiseStats {
+  /** Layers downloaded and extracted by this call. */
+  layersFetched: number;
+  /** Compressed bytes downloaded by this call. */
+  bytesFetched: number;
+  /** Layers already in the layer store (shared with other images). */
+  layersReused: number;
+}
+
+export interface MaterialiseOptions {
+  ref: Reference;
+  refString: string;
+  platform: Platform;
+  signal?: AbortSignal;
+  onProgress?: (e: PullProgress) => void;
+  limits?: Partial<ExtractLimits>;
+}
+
+/** Layer downloads and extractions running at once: the disk, not the network, is the bottleneck. */
+const LAYER_CONCURRENCY = 3;
+
+/** More layers than any real image has; a manifest past it is hostile or broken. */
+const MAX_LAYERS = 1000;
+
+function checkShape(img: ResolvedImage): string[] {
+  const layers = img.manifest.layers;
+  const diffIDs = img.config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIDs)) throw new InvalidImageError(`image ${img.digest} has no rootfs.diff_ids in its config`);
+  if (layers.length > MAX_LAYERS) throw new InvalidImageError(`image ${img.digest} has ${layers.length} layers, over the limit of ${MAX_LAYERS}`);
+  if (layers.length !== diffIDs.length) {
+    throw new InvalidImageError(`image ${img.digest} lists ${layers.length} layers but its config has ${diffIDs.length} diff_ids`);
+  }
+  for (const d of diffIDs) {
+    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new InvalidImageError(`image ${img.digest} has a malformed diff_id ${JSON.stringify(d)}`);
+  }
+  for (const l of layers) layerCompression(l);
+  return diffIDs;
+}
+
+/**
+ * Makes sure the cache holds a complete entry for `img`: fetches and extracts only the layers the
+ * layer store lacks, composes the rootfs in a tmp dir and publishes it with one rename.
+ * Concurrent callers (other processes included) do the work once: per-image and per-layer locks.
+ */
+export async function materialise(
+  cache: Cache,
+  fetcher: Fetcher,
+  img: ResolvedImage,
+  opts: MaterialiseOptions,
+): Promise<{ rootfs: RootFS; stats: MaterialiseStats }> {
+  const diffIDs = checkShape(img);
+  const stats: MaterialiseStats = { layersFetched: 0, bytesFetched: 0, layersReused: 0 };
+  const existing = await cache.get(img.digest);
+  if (existing) return { rootfs: { ...existing, fromCache: true }, stats };
+  const bytes = img.manifest.layers.reduce((n, l) => n + l.size, 0);
+  opts.onProgress?.({ type: 'resolved', ref: opts.refString, digest: img.digest, layers: diffIDs.length, bytes });
+
+  return cache.withLock(`image-${img.digest}`, async () => {
+    const again = await cache.get(img.digest);
+    if (again) return { rootfs: { ...again, fromCache: true }, stats };
+    const release = await cache.holdLayers(diffIDs);
+    try {
+      await ensureLayers(cache, fetcher, img, diffIDs, opts, stats);
+      const rootfs = await compose(cache, img, diffIDs, opts);
+      return { rootfs: { ...rootfs, fromCache: stats.layersFetched === 0 }, stats };
+    } finally {
+      await release();
+    }
+  });
+}
+
+async function ensureLayers(
+  cache: Cache,
+  fetcher: Fetcher,
+  img: ResolvedImage,
+  diffIDs: string[],
+  opts: MaterialiseOptions,
+  stats: MaterialiseStats,
+): Promise<void> {
+  const limit = pLimit(LAYER_CONCURRENCY);
+  const seen = new Set<string>();
+  const jobs: Promise<void>[] = [];
+  img.manifest.layers.forEach((desc, index) => {
+    const diffID = diffIDs[index]!;
+    // Images may repeat a layer (empty layers are common): fetch it once.
+    if (seen.has(diffID)) return;
+    seen.add(diffID);
+    jobs.push(limit(() => ensureLayer(cache, fetcher, desc, diffID, index, opts, stats)));
+  });
+  await Promise.all(jobs);
+}
+
+async function ensureLayer(
+  cache: Cache,
+  fetcher: Fetcher,
+  desc: Descriptor,
+  diffID: string,
+  index: number,
+  opts: MaterialiseOptions,
+  stats: MaterialiseStats,
+): Promise<void> {
+  if (await cache.hasLayer(diffID)) {
+    stats.layersReused++;
+    opts.onProgress?.({ type: 'layer-start', digest: desc.digest, size: desc.size, index, cached: true });
+    opts.onProgress?.({ type: 'layer-done', digest: desc.digest, index });
+    return;
+  }
+  await cache.withLock(`layer-${diffID}`, async () => {
+    if (await cache.hasLayer(diffID)) {
+      stats.layersReused++;
+      return;
+    }
+    opts.onProgress?.({ type: 'layer-start', digest: desc.digest, size: desc.size, index, cached: false });
+    const tmp = await cache.createTmpDir('layer');
+    try {
+      const stream = await fetcher.openLayer(opts.ref, desc, {
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onProgress: (done, total) => opts.onProgress?.({ type: 'layer-progress', digest: desc.digest, done, total }),
+      });
+      const layerIndex = await extractLayer(stream, {
+        compression: layerCompression(desc),
+        diffID,
+        dir: tmp,
+        limits: { ...DEFAULT_LIMITS, ...opts.limits },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      await cache.publishLayer(tmp, diffID, layerIndex.bytes);
+    } catch (err) {
+      await cache.removeTmpDir(tmp);
+      throw err;
+    }
+    stats.layersFetched++;
+    stats.bytesFetched += desc.size;
+    opts.onProgress?.({ type: 'layer-done', digest: desc.digest, index });
+  });
+}
+
+async function compose(cache: Cache, img: ResolvedImage, diffIDs: string[], opts: MaterialiseOptions): Promise<RootFS> {
+  const layers: Array<{ dir: string; index: LayerIndex }> = [];
+  for (const d of diffIDs) {
+    const dir = cache.layerDir(d);
+    layers.push({ dir, index: await readLayerIndex(dir) });
+  }
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const total = layers.reduce((n, l) => n + l.index.bytes, 0);
+  if (total > limits.maxBytes) {
+    throw new InvalidImageError(`image ${img.digest} unpacks to ${total} bytes, over the limit of ${limits.maxBytes}`);
+  }
+  const tmp = await cache.createTmpDir('rootfs');
+  try {
+    const composed = await composeRootfs(layers, join(tmp, 'rootfs'), {});
+    const path = await cache.publishEntry(tmp, {
+      digest: img.digest,
+      topDigest: img.topDigest,
+      platform: opts.platform,
+      config: img.config,
+      manifest: img.manifest,
+      layers: img.manifest.layers.map((l, i) => ({ digest: l.digest, diffID: diffIDs[i]!, size: l.size })),
+      size: composed.bytes,
+      summary: composed.summary,
+    });
+    return { path, digest: img.digest, config: img.config, fromCache: false, ref: opts.refString };
+  } catch (err) {
+    await cache.removeTmpDir(tmp);
+    throw err;
+  }
+}
