@@ -1,1 +1,41 @@
+/**
+ * @broodbox/image: turn OCI image references into ready-to-boot rootfs directories through a
+ * content-addressed cache, under pull policies.
+ *
+ * @packageDocumentation
+ */
 export * from './types.js';
+export { pullWithFetcher, type PullOptions, type PullResult, type PullStats } from './pull.js';
+export { Cache, type CacheOptions, type CacheListing, type PlatformLike } from './cache.js';
+export {
+  CacheError,
+  CacheCorruptError,
+  CacheDirError,
+  CacheVersionError,
+  CacheLockedError,
+  InvalidDigestError,
+  EntryNotFoundError,
+  EntryHeldError,
+  ImageNotCachedError,
+} from './cache-errors.js';
+export {
+  parsePullPolicy,
+  formatPullPolicy,
+  InvalidPullPolicyError,
+  PULL_POLICY_VALUES,
+  PULL_POLICY_ALIASES,
+} from './policy.js';
+export { parseDuration, formatDuration, InvalidDurationError } from './duration.js';
+export { RegistryFetcher } from './registry-fetcher.js';
+export { LayoutFetcher, parseLayoutReference, formatLayoutReference, LAYOUT_PREFIX } from './layout-fetcher.js';
+export { PullError, LayoutError, UnsupportedLayerError, InvalidImageError, PinnedDigestMismatchError } from './pull-errors.js';
+export {
+  DiffIDMismatchError,
+  LayerPathEscapeError,
+  LayerEntryLimitError,
+  LayerByteLimitError,
+  LayerFormatError,
+  LayerDecompressError,
+  LayerConflictError,
+} from './layer-errors.js';
+export { DEFAULT_LIMITS } from './limits.js';

@@ -1,5 +1,13 @@
+/**
+ * Test harness for bbox: real registries on loopback, hand-built tar layers and images,
+ * pushes, OCI layouts, a fault-injecting proxy, auth servers, storage tampering and tree
+ * snapshots. Test-only; never a runtime dependency.
+ *
+ * @packageDocumentation
+ */
 export { freePort } from './free-port.js';
-export { startRegistry, type Registry, type RegistryOptions, type RegistryAuth } from './registry.js';
+export { tempDir, type Teardown } from './temp-dir.js';
+export { startRegistry, RegistryOptionsError, RegistryStartError, type Registry, type RegistryOptions, type RegistryAuth } from './registry.js';
 export { sha256Digest } from './digest.js';
 export { writeTar, type TarEntry, type TarEntryType, type WriteTarOptions } from './tar-writer.js';
 export { makeLayer, compressLayer, LayerBuildError, type Layer, type MakeLayerOptions } from './layer.js';
@@ -16,3 +24,54 @@ export {
 export { RegistrySession, RegistryRequestError, parseChallenge, type Credentials } from './registry-session.js';
 export { pushImage, skopeoCopy, SkopeoError, type PushOptions, type PushResult, type SkopeoCopyOptions } from './push.js';
 export { writeOciLayout, artifactBlobs, type LayoutEntry } from './oci-layout.js';
+export {
+  startProxy,
+  ProxyWaitError,
+  type FaultProxy,
+  type FaultRule,
+  type FaultAction,
+  type ProxiedRequest,
+  type ProxyOptions,
+  type RequestFilter,
+} from './http-proxy.js';
+export {
+  writeHtpasswd,
+  startTokenServer,
+  libtrustKeyId,
+  parseScope,
+  TokenServerError,
+  type UserTable,
+  type TokenScope,
+  type TokenRequest,
+  type TokenServer,
+  type TokenServerOptions,
+} from './auth.js';
+export { blobDataPath, tamperBlob, replaceBlob, BadDigestError } from './storage.js';
+export { snapshotTree, diffTrees, type TreeEntry, type TreeEntryType, type TreeIgnore, type TreeDifference } from './tree.js';
+export {
+  hostileCorpus,
+  buildHostileImage,
+  climbTo,
+  ESCAPE_MARKER,
+  makeVictim,
+  victimState,
+  victimChanges,
+  findEscapes,
+  sharedInodes,
+  type VictimState,
+  type HostileCase,
+  type HostileLayer,
+  type HostileExpectation,
+  type CorpusTarget,
+} from './hostile-corpus.js';
+export { randomLayerStack, SeededRandom, type RandomStack, type RandomStackOptions } from './random-layers.js';
+export {
+  spawnKillable,
+  planCrashTrials,
+  inspectCacheDir,
+  type KillableChild,
+  type SpawnKillableOptions,
+  type CrashPoint,
+  type CrashTrial,
+  type CacheInspection,
+} from './crash-harness.js';

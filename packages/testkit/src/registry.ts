@@ -4,10 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { freePort } from './free-port.js';
+import { writeHtpasswd } from './auth.js';
 
-/** How a harness registry authenticates clients. */
+/**
+ * How a harness registry authenticates clients. For `htpasswd`, give a ready file or `users`
+ * (an htpasswd file is then written in the registry's work dir). A token server from
+ * `startTokenServer()` can be passed as is.
+ */
 export type RegistryAuth =
-  | { kind: 'htpasswd'; htpasswdFile: string; realm?: string }
+  | { kind: 'htpasswd'; htpasswdFile?: string; users?: Record<string, string>; realm?: string }
   | { kind: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string };
 
 export interface RegistryOptions {
@@ -31,7 +36,7 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-function configYaml(port: number, dataDir: string, opts: RegistryOptions): string {
+function configYaml(port: number, dataDir: string, opts: RegistryOptions, htpasswdFile: string | undefined): string {
   const lines = [
     'version: 0.1',
     'log:',
@@ -56,7 +61,7 @@ function configYaml(port: number, dataDir: string, opts: RegistryOptions): strin
   }
   const a = opts.auth;
   if (a?.kind === 'htpasswd') {
-    lines.push('auth:', '  htpasswd:', `    realm: ${JSON.stringify(a.realm ?? 'bbox-test')}`, `    path: ${JSON.stringify(a.htpasswdFile)}`);
+    lines.push('auth:', '  htpasswd:', `    realm: ${JSON.stringify(a.realm ?? 'bbox-test')}`, `    path: ${JSON.stringify(htpasswdFile)}`);
   } else if (a?.kind === 'token') {
     lines.push(
       'auth:',
@@ -68,6 +73,31 @@ function configYaml(port: number, dataDir: string, opts: RegistryOptions): strin
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/** Raised when the registry options are inconsistent. */
+export class RegistryOptionsError extends Error {
+  readonly code = 'BAD_REGISTRY_OPTIONS';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryOptionsError';
+  }
+}
+
+/** Raised when `docker-registry` does not come up (missing binary, bad config, port taken). */
+export class RegistryStartError extends Error {
+  readonly code = 'REGISTRY_START_FAILED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryStartError';
+  }
+}
+
+async function htpasswdFor(auth: RegistryAuth | undefined, work: string): Promise<string | undefined> {
+  if (auth?.kind !== 'htpasswd') return undefined;
+  if (auth.htpasswdFile) return auth.htpasswdFile;
+  if (!auth.users) throw new RegistryOptionsError('htpasswd auth needs htpasswdFile or users: pass one of them');
+  return writeHtpasswd(join(work, 'htpasswd'), auth.users);
 }
 
 function ping(url: string): Promise<number> {
@@ -85,27 +115,26 @@ function ping(url: string): Promise<number> {
 async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited early (code ${child.exitCode}):\n${log()}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new RegistryStartError(`docker-registry exited early (${child.exitCode ?? child.signalCode}):\n${log()}`);
     const status = await ping(url);
     // 401 means it is up and asking for credentials.
     if (status === 200 || status === 401) return;
-    if (Date.now() > deadline) throw new Error(`docker-registry did not answer on ${url} within 20 s:\n${log()}`);
+    if (Date.now() > deadline) throw new RegistryStartError(`docker-registry did not answer on ${url} within 20 s:\n${log()}`);
     // Poll: the registry has no readiness signal other than answering.
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-/**
- * Starts `docker-registry serve` (CNCF distribution) on a free loopback port with a temp
- * storage dir. Call `stop()` when done (tests: `t.teardown(() => reg.stop())`).
- */
-export async function startRegistry(opts: RegistryOptions = {}): Promise<Registry> {
+interface Launched {
+  child: ChildProcess;
+  port: number;
+  log: () => string;
+}
+
+async function launch(work: string, dataDir: string, opts: RegistryOptions, htpasswd: string | undefined): Promise<Launched> {
   const port = await freePort();
-  const ownDir = !opts.dataDir;
-  const work = await mkdtemp(join(tmpdir(), 'bbox-registry-'));
-  const dataDir = opts.dataDir ?? join(work, 'data');
   const cfg = join(work, 'config.yml');
-  await writeFile(cfg, configYaml(port, dataDir, opts));
+  await writeFile(cfg, configYaml(port, dataDir, opts, htpasswd));
   const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {
@@ -115,30 +144,54 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const spawnErr = new Promise<never>((_, reject) => child.on('error', reject));
-  const url = `http://127.0.0.1:${port}`;
   try {
-    await Promise.race([waitReady(url, child, () => out), spawnErr]);
+    await Promise.race([waitReady(`http://127.0.0.1:${port}`, child, () => out), spawnErr]);
   } catch (err) {
     child.kill('SIGKILL');
+    throw err;
+  }
+  return { child, port, log: () => out };
+}
+
+/**
+ * Starts `docker-registry serve` (CNCF distribution) on a free loopback port with a temp
+ * storage dir. Call `stop()` when done (tests: `t.teardown(() => reg.stop())`).
+ */
+export async function startRegistry(opts: RegistryOptions = {}): Promise<Registry> {
+  const work = await mkdtemp(join(tmpdir(), 'bbox-registry-'));
+  const dataDir = opts.dataDir ?? join(work, 'data');
+  let launched: Launched | undefined;
+  try {
+    const htpasswd = await htpasswdFor(opts.auth, work);
+    // Another process may grab the probed port before the registry binds it: try a new one.
+    for (let attempt = 1; !launched; attempt++) {
+      launched = await launch(work, dataDir, opts, htpasswd).catch((err: Error) => {
+        if (attempt < 4 && /address already in use/.test(err.message)) return undefined;
+        throw err;
+      });
+    }
+  } catch (err) {
     await rm(work, { recursive: true, force: true });
     throw err;
   }
+  const { child, port, log } = launched;
   let stopped = false;
   return {
     host: `127.0.0.1:${port}`,
     port,
-    url,
+    url: `http://127.0.0.1:${port}`,
     dataDir,
-    log: () => out,
+    log,
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await exited;
       }
-      await rm(ownDir ? work : cfg, { recursive: true, force: true });
+      // The work dir holds the config (and the storage unless dataDir was given).
+      await rm(work, { recursive: true, force: true });
     },
   };
 }

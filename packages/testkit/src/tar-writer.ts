@@ -64,7 +64,12 @@ function fitsOctal(value: number, width: number): boolean {
 }
 
 function isPlainAscii(s: string, maxBytes: number): boolean {
-  return Buffer.byteLength(s) <= maxBytes && /^[\x01-\x7f]*$/.test(s);
+  if (Buffer.byteLength(s) > maxBytes) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0 || c > 0x7f) return false;
+  }
+  return true;
 }
 
 function writeString(buf: Buffer, offset: number, width: number, value: string): void {
@@ -147,7 +152,7 @@ function paxHeaderBlocks(e: TarEntry, records: Record<string, string>): Buffer[]
   const body = Buffer.concat(Object.entries(records).map(([k, v]) => paxRecord(k, v)));
   const base = e.path.replace(/\/+$/, '').split('/').pop() ?? '';
   const h = header({
-    name: `PaxHeaders/${base}`.slice(0, 99).replace(/[^\x20-\x7e]/g, '_'),
+    name: `PaxHeaders/${base}`.slice(0, 99).replace(/[^ -~]/g, '_'),
     mode: 0o644,
     uid: 0,
     gid: 0,

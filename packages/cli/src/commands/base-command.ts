@@ -1,0 +1,48 @@
+import { Command, Option } from 'clipanion';
+import type { Cache } from '@broodbox/image';
+import { describeError } from '../errors.js';
+import { resolveSettings, type SettingFlags, type Settings } from '../settings.js';
+
+/**
+ * What every bbox command shares: `--config`, `--cache-dir`, settings resolution, and one place
+ * where errors become a message on stderr and an exit code (clipanion would print them on stdout).
+ */
+export abstract class BboxCommand extends Command {
+  configFile = Option.String('--config', {
+    description: 'Config file to use instead of the project one (.broodbox.yaml found from the working directory up)',
+  });
+
+  cacheDir = Option.String('--cache-dir', {
+    description: 'Image cache directory (default: $BBOX_CACHE_DIR, then cache.dir from config, then $XDG_CACHE_HOME/broodbox/images)',
+  });
+
+  /** The command's work; returns the exit code. */
+  protected abstract perform(): Promise<number>;
+
+  async execute(): Promise<number> {
+    try {
+      return await this.perform();
+    } catch (err) {
+      return this.fail(err);
+    }
+  }
+
+  protected fail(err: unknown): number {
+    const report = describeError(err, this.context.env.BBOX_DEBUG === '1');
+    this.context.stderr.write(report.lines.join('\n') + '\n');
+    return report.exitCode;
+  }
+
+  protected warn(message: string): void {
+    this.context.stderr.write(`bbox: warning: ${message}\n`);
+  }
+
+  protected settings(flags: Omit<SettingFlags, 'config' | 'cacheDir'> = {}): Promise<Settings> {
+    return resolveSettings({ ...flags, config: this.configFile, cacheDir: this.cacheDir }, { cwd: process.cwd(), env: this.context.env });
+  }
+
+  protected async openCache(settings: Settings): Promise<Cache> {
+    const { Cache } = await import('@broodbox/image');
+    return new Cache(settings.cacheDir?.value);
+  }
+}

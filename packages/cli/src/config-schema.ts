@@ -1,0 +1,257 @@
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+import { didYouMean } from './did-you-mean.js';
+import { parseDuration, DURATION_FORMS } from './duration.js';
+import { parseByteSize, BYTE_SIZE_FORMS } from './byte-size.js';
+
+/** One mirror of a registry: tried before the registry itself, in the order listed. */
+export interface MirrorConfig {
+  /** `http(s)://host[:port][/path]`. */
+  url: string;
+  /** Reach this mirror over plain HTTP / without certificate checks. */
+  insecure?: boolean;
+  /** `false`: trust this mirror only for content by digest; tags are resolved upstream. */
+  resolve?: boolean;
+}
+
+/** Settings of one registry host (or `"*"` for every host). */
+export interface RegistryConfig {
+  mirrors?: MirrorConfig[];
+  /** Reach the registry itself over plain HTTP. */
+  insecure?: boolean;
+  /** `false`: never fall back to the registry itself when every mirror fails (air-gapped setups). */
+  fallback?: boolean;
+}
+
+/** VM settings used by `bbox run`. */
+export interface VmConfig {
+  kernel?: string;
+  modules?: string;
+  kernelImage?: string;
+  cpus?: number;
+  /** MiB. */
+  memory?: number;
+  accel?: 'auto' | 'kvm' | 'tcg';
+}
+
+/** A validated config file, paths made absolute, durations in ms, sizes in bytes. */
+export interface ConfigFile {
+  image?: { pull?: string; platform?: string };
+  registries?: Record<string, RegistryConfig>;
+  cache?: { dir?: string; maxAge?: number; maxBytes?: number };
+  vm?: VmConfig;
+}
+
+/** Checks that need the image library, injected so that this module stays light. */
+export interface ValueChecks {
+  isPullPolicy(value: string): boolean;
+  isPlatform(value: string): boolean;
+}
+
+/** Accepted pull policy spellings, for messages. */
+export const PULL_POLICIES_TEXT = 'always, if-not-present, never, background, max-age=<duration>';
+const POLICY_WORDS = ['always', 'if-not-present', 'never', 'background', 'missing', 'max-age='];
+/** Other tools' policy names that mean something bbox spells differently. */
+const FOREIGN_POLICIES: Record<string, string> = { newer: 'always', ifnewer: 'always', daily: 'max-age=24h', weekly: 'max-age=7d' };
+
+/** A likely intended policy for a value that is not one (a typo, or another tool's name). */
+export function suggestPullPolicy(value: string): string | undefined {
+  return FOREIGN_POLICIES[value.toLowerCase()] ?? didYouMean(value, POLICY_WORDS);
+}
+
+/** Shows a path under the home directory as `~/…`. */
+export function displayPath(file: string): string {
+  const home = homedir();
+  return home && home !== '/' && file.startsWith(home + '/') ? '~' + file.slice(home.length) : file;
+}
+
+type Raw = Record<string, unknown>;
+
+class Validator {
+  constructor(
+    private readonly file: string,
+    private readonly baseDir: string,
+    private readonly checks: ValueChecks,
+  ) {}
+
+  fail(key: string, message: string): never {
+    throw new ConfigError(`${displayPath(this.file)}: ${key}: ${message}`);
+  }
+
+  bad(key: string, value: unknown, what: string, allowed: string, suggestion?: string): never {
+    const also = suggestion ? ` (did you mean ${JSON.stringify(suggestion)}?)` : '';
+    return this.fail(key, `${JSON.stringify(value)} is not ${what}${also}; use ${allowed}`);
+  }
+
+  mapping(key: string, value: unknown, allowed: readonly string[] | undefined): Raw {
+    if (value === null || value === undefined) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      const keys = allowed ? ` with keys ${allowed.join(', ')}` : '';
+      return this.fail(key || '(top level)', `expected a mapping${keys}, got ${JSON.stringify(value)}`);
+    }
+    const obj = value as Raw;
+    if (allowed) {
+      for (const k of Object.keys(obj)) {
+        if (allowed.includes(k)) continue;
+        const path = key ? `${key}.${k}` : k;
+        const near = didYouMean(k, allowed);
+        const hint = near ? `did you mean ${key ? `${key}.${near}` : near}? ` : '';
+        this.fail(path, `unknown key; ${hint}allowed${key ? ` under ${key}` : ' at the top level'}: ${allowed.join(', ')}`);
+      }
+    }
+    return obj;
+  }
+
+  string(key: string, value: unknown, what = 'a string', allowed = 'a non-empty string'): string {
+    if (typeof value !== 'string' || value.trim() === '') return this.bad(key, value, what, allowed);
+    return value;
+  }
+
+  bool(key: string, value: unknown): boolean {
+    if (typeof value !== 'boolean') return this.bad(key, value, 'a boolean', 'true or false');
+    return value;
+  }
+
+  positiveInt(key: string, value: unknown, what: string): number {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) return this.bad(key, value, what, 'a whole number greater than 0');
+    return value;
+  }
+
+  path(key: string, value: unknown): string {
+    const s = this.string(key, value, 'a path', 'a file or directory path (relative paths start at the config file)');
+    if (s === '~') return homedir();
+    if (s.startsWith('~/')) return resolve(homedir(), s.slice(2));
+    return isAbsolute(s) ? s : resolve(this.baseDir, s);
+  }
+
+  pullPolicy(key: string, value: unknown): string {
+    if (typeof value === 'string' && this.checks.isPullPolicy(value)) return value;
+    const near = typeof value === 'string' ? suggestPullPolicy(value) : undefined;
+    return this.bad(key, value, 'a pull policy', `one of ${PULL_POLICIES_TEXT}`, near);
+  }
+
+  platform(key: string, value: unknown): string {
+    if (typeof value === 'string' && this.checks.isPlatform(value)) return value;
+    return this.bad(key, value, 'a platform', 'os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8');
+  }
+
+  url(key: string, value: unknown): string {
+    const allowed = 'an http:// or https:// URL, e.g. http://127.0.0.1:5000';
+    if (typeof value !== 'string') return this.bad(key, value, 'a URL', allowed);
+    let u: URL;
+    try {
+      u = new URL(value);
+    } catch {
+      return this.bad(key, value, 'a URL', allowed);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return this.bad(key, value, 'an http(s) URL', allowed);
+    return value;
+  }
+}
+
+const TOP = ['image', 'registries', 'cache', 'vm'] as const;
+const IMAGE = ['pull', 'platform'] as const;
+const REGISTRY = ['mirrors', 'insecure', 'fallback'] as const;
+const MIRROR = ['url', 'insecure', 'resolve'] as const;
+const CACHE = ['dir', 'maxAge', 'maxBytes'] as const;
+const VM = ['kernel', 'modules', 'kernelImage', 'cpus', 'memory', 'accel'] as const;
+const ACCELS = ['auto', 'kvm', 'tcg'] as const;
+
+function validateImage(v: Validator, raw: unknown): ConfigFile['image'] {
+  const o = v.mapping('image', raw, IMAGE);
+  const out: NonNullable<ConfigFile['image']> = {};
+  if (o.pull !== undefined) out.pull = v.pullPolicy('image.pull', o.pull);
+  if (o.platform !== undefined) out.platform = v.platform('image.platform', o.platform);
+  return out;
+}
+
+function validateMirror(v: Validator, key: string, raw: unknown): MirrorConfig {
+  if (typeof raw === 'string') return { url: v.url(key, raw) };
+  const o = v.mapping(key, raw, MIRROR);
+  if (o.url === undefined) v.fail(key, 'a mirror needs a url (a string, or a mapping with url and optional insecure, resolve)');
+  const m: MirrorConfig = { url: v.url(`${key}.url`, o.url) };
+  if (o.insecure !== undefined) m.insecure = v.bool(`${key}.insecure`, o.insecure);
+  if (o.resolve !== undefined) m.resolve = v.bool(`${key}.resolve`, o.resolve);
+  return m;
+}
+
+function validateRegistry(v: Validator, host: string, raw: unknown): RegistryConfig {
+  const key = `registries.${host.includes('.') || host === '*' ? JSON.stringify(host) : host}`;
+  const o = v.mapping(key, raw, REGISTRY);
+  const out: RegistryConfig = {};
+  if (o.mirrors !== undefined) {
+    if (!Array.isArray(o.mirrors)) v.bad(`${key}.mirrors`, o.mirrors, 'a list of mirrors', 'a list of URLs or of {url, insecure, resolve} mappings');
+    out.mirrors = (o.mirrors as unknown[]).map((m, i) => validateMirror(v, `${key}.mirrors[${i}]`, m));
+  }
+  if (o.insecure !== undefined) out.insecure = v.bool(`${key}.insecure`, o.insecure);
+  if (o.fallback !== undefined) out.fallback = v.bool(`${key}.fallback`, o.fallback);
+  return out;
+}
+
+function validateRegistries(v: Validator, raw: unknown): Record<string, RegistryConfig> {
+  const o = v.mapping('registries', raw, undefined);
+  const out: Record<string, RegistryConfig> = {};
+  for (const [host, entry] of Object.entries(o)) {
+    if (host !== '*' && !/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(host)) {
+      v.fail(`registries.${JSON.stringify(host)}`, 'not a registry host; use host[:port] (e.g. docker.io, 127.0.0.1:5000) or "*" for every registry');
+    }
+    out[host] = validateRegistry(v, host, entry);
+  }
+  return out;
+}
+
+function validateCache(v: Validator, raw: unknown): ConfigFile['cache'] {
+  const o = v.mapping('cache', raw, CACHE);
+  const out: NonNullable<ConfigFile['cache']> = {};
+  if (o.dir !== undefined) out.dir = v.path('cache.dir', o.dir);
+  if (o.maxAge !== undefined) {
+    const ms = typeof o.maxAge === 'string' ? parseDuration(o.maxAge) : undefined;
+    out.maxAge = ms ?? v.bad('cache.maxAge', o.maxAge, 'a duration', DURATION_FORMS);
+  }
+  if (o.maxBytes !== undefined) {
+    const n = typeof o.maxBytes === 'string' || typeof o.maxBytes === 'number' ? parseByteSize(o.maxBytes) : undefined;
+    out.maxBytes = n ?? v.bad('cache.maxBytes', o.maxBytes, 'a size', BYTE_SIZE_FORMS);
+  }
+  return out;
+}
+
+function validateVm(v: Validator, raw: unknown): VmConfig {
+  const o = v.mapping('vm', raw, VM);
+  const out: VmConfig = {};
+  if (o.kernel !== undefined) out.kernel = v.path('vm.kernel', o.kernel);
+  if (o.modules !== undefined) out.modules = v.path('vm.modules', o.modules);
+  if (o.kernelImage !== undefined) out.kernelImage = v.string('vm.kernelImage', o.kernelImage, 'an image reference', 'an image reference such as registry.example/kernels/cloud:6.1');
+  if (o.cpus !== undefined) out.cpus = v.positiveInt('vm.cpus', o.cpus, 'a CPU count');
+  if (o.memory !== undefined) out.memory = v.positiveInt('vm.memory', o.memory, 'a memory size in MiB');
+  if (o.accel !== undefined) {
+    if (!ACCELS.includes(o.accel as (typeof ACCELS)[number])) {
+      const near = typeof o.accel === 'string' ? didYouMean(o.accel, ACCELS) : undefined;
+      v.bad('vm.accel', o.accel, 'an accelerator', `one of ${ACCELS.join(', ')}`, near);
+    }
+    out.accel = o.accel as VmConfig['accel'];
+  }
+  return out;
+}
+
+/**
+ * Validates the parsed content of a config file. Unknown keys and bad values throw a
+ * {@link ConfigError} naming the file, the key path, the value and what is allowed.
+ */
+export function validateConfig(raw: unknown, file: string, baseDir: string, checks: ValueChecks): ConfigFile {
+  const v = new Validator(file, baseDir, checks);
+  const top = v.mapping('', raw, TOP);
+  const out: ConfigFile = {};
+  if (top.image !== undefined) out.image = validateImage(v, top.image);
+  if (top.registries !== undefined) out.registries = validateRegistries(v, top.registries);
+  if (top.cache !== undefined) out.cache = validateCache(v, top.cache);
+  if (top.vm !== undefined) out.vm = validateVm(v, top.vm);
+  return out;
+}
+
+/** True when a config sets image.pull or image.platform (checks that need the image library). */
+export function needsLibraryChecks(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null) return false;
+  const image = (raw as Raw).image;
+  return typeof image === 'object' && image !== null && ('pull' in image || 'platform' in image);
+}

@@ -1,0 +1,147 @@
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+import { displayPath, needsLibraryChecks, validateConfig, type ConfigFile, type RegistryConfig, type ValueChecks } from './config-schema.js';
+
+/** File names looked for in the working directory and each parent, nearest first. */
+export const PROJECT_CONFIG_FILES = ['.broodbox.yaml', '.broodbox.yml', 'broodbox.yaml'] as const;
+
+/** Where a config layer came from. */
+export type ConfigScope = 'global' | 'project' | 'flag';
+
+/** One loaded config file. */
+export interface ConfigLayer {
+  scope: ConfigScope;
+  file: string;
+  config: ConfigFile;
+}
+
+/** `$XDG_CONFIG_HOME/broodbox/config.yaml`, default `~/.config/broodbox/config.yaml`. */
+export function globalConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  const base = xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.config');
+  return join(base, 'broodbox', 'config.yaml');
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The nearest project config from `cwd` up to the filesystem root, if any. */
+export function findProjectConfig(cwd: string): string | undefined {
+  let dir = resolve(cwd);
+  for (;;) {
+    for (const name of PROJECT_CONFIG_FILES) {
+      const p = join(dir, name);
+      if (isFile(p)) return p;
+    }
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+async function parseYaml(file: string, content: string): Promise<unknown> {
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(content, { uniqueKeys: true, prettyErrors: true });
+  const err = doc.errors[0];
+  if (err) {
+    const pos = err.linePos?.[0];
+    const where = pos ? `:${pos.line}:${pos.col}` : '';
+    const what = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
+    throw new ConfigError(`${displayPath(file)}${where}: not valid YAML: ${what}`, 'fix the YAML syntax (indentation with spaces, "key: value" pairs)');
+  }
+  return doc.toJS();
+}
+
+async function readConfigFile(file: string): Promise<unknown> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  const loader = (path: string, content: string) => parseYaml(path, content);
+  const explorer = cosmiconfig('broodbox', { cache: false, loaders: { '.yaml': loader, '.yml': loader, noExt: loader } });
+  try {
+    const result = await explorer.load(file);
+    return result?.config ?? {};
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT') throw new ConfigError(`${displayPath(file)}: no such config file`, 'check the path given to --config');
+    if (code === 'EISDIR') throw new ConfigError(`${displayPath(file)}: is a directory, not a config file`);
+    if (code === 'EACCES') throw new ConfigError(`${displayPath(file)}: cannot read the config file (permission denied)`);
+    throw new ConfigError(`${displayPath(file)}: cannot load the config file: ${(err as Error).message}`);
+  }
+}
+
+async function libraryChecks(): Promise<ValueChecks> {
+  const [{ parsePullPolicy }, { parsePlatform }] = await Promise.all([import('@broodbox/image'), import('oci-client-lite')]);
+  const ok = (f: () => unknown) => {
+    try {
+      f();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return { isPullPolicy: (s) => ok(() => parsePullPolicy(s)), isPlatform: (s) => ok(() => parsePlatform(s)) };
+}
+
+let checksPromise: Promise<ValueChecks> | undefined;
+
+/** The value checks backed by the image library, loaded once and only when needed. */
+export function valueChecks(): Promise<ValueChecks> {
+  checksPromise ??= libraryChecks();
+  return checksPromise;
+}
+
+/** Reads, parses and validates one config file. */
+export async function loadConfigFile(file: string, scope: ConfigScope): Promise<ConfigLayer> {
+  const raw = await readConfigFile(file);
+  const checks: ValueChecks = needsLibraryChecks(raw) ? await valueChecks() : { isPullPolicy: () => false, isPlatform: () => false };
+  return { scope, file, config: validateConfig(raw, file, dirname(file), checks) };
+}
+
+function mergeRegistries(a: Record<string, RegistryConfig> = {}, b: Record<string, RegistryConfig> = {}): Record<string, RegistryConfig> {
+  const out: Record<string, RegistryConfig> = { ...a };
+  for (const [host, entry] of Object.entries(b)) out[host] = { ...out[host], ...entry };
+  return out;
+}
+
+/** Merges config layers, later ones winning key by key (a registry host's fields merge too). */
+export function mergeConfigs(layers: ConfigFile[]): ConfigFile {
+  const out: ConfigFile = {};
+  for (const c of layers) {
+    if (c.image) out.image = { ...out.image, ...c.image };
+    if (c.cache) out.cache = { ...out.cache, ...c.cache };
+    if (c.vm) out.vm = { ...out.vm, ...c.vm };
+    if (c.registries) out.registries = mergeRegistries(out.registries, c.registries);
+  }
+  return out;
+}
+
+/** Where to look for config, from the command line and environment. */
+export interface ConfigSearch {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** `--config FILE`: used instead of the project file found from `cwd`. */
+  configFile?: string | undefined;
+}
+
+/**
+ * Loads the global config and the project config (or the `--config` file), lowest precedence
+ * first. Files that do not exist are skipped without loading any parser.
+ */
+export async function loadConfigLayers(search: ConfigSearch): Promise<ConfigLayer[]> {
+  const wanted: Array<{ file: string; scope: ConfigScope }> = [];
+  const global = globalConfigPath(search.env);
+  if (isFile(global)) wanted.push({ file: global, scope: 'global' });
+  if (search.configFile) wanted.push({ file: resolve(search.cwd, search.configFile), scope: 'flag' });
+  else {
+    const project = findProjectConfig(search.cwd);
+    if (project && project !== global) wanted.push({ file: project, scope: 'project' });
+  }
+  return Promise.all(wanted.map((w) => loadConfigFile(w.file, w.scope)));
+}

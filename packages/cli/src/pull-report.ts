@@ -1,0 +1,39 @@
+import type { RootFS } from '@broodbox/image';
+import { formatBytes } from './byte-size.js';
+
+/** What a pull reports about itself (`stats` of the library's result). */
+export interface PullStatsView {
+  layersFetched: number;
+  bytesFetched: number;
+  network: boolean;
+  unchanged?: boolean;
+  layersReused?: number;
+}
+
+/** The result of a pull as the CLI sees it. */
+export type PulledImage = RootFS & { stats?: PullStatsView; policy?: string };
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** One phrase saying what the pull did: a cache hit, an unchanged digest, or what was fetched. */
+export function describePull(r: PulledImage): string {
+  const s = r.stats;
+  if (!s) return r.fromCache ? 'from the cache' : 'pulled';
+  if (r.fromCache && !s.network) return 'cache hit, no network used';
+  if (s.unchanged) return 'digest unchanged, reused the cached rootfs';
+  if (s.layersFetched === 0) return r.fromCache ? 'up to date, reused the cached rootfs' : 'built from layers already held, nothing downloaded';
+  const reused = s.layersReused ? `, ${plural(s.layersReused, 'layer')} reused` : '';
+  return `pulled ${plural(s.layersFetched, 'layer')}, ${formatBytes(s.bytesFetched)}${reused}`;
+}
+
+/** The human-readable report printed on stdout after a pull. */
+export function pullSummary(r: PulledImage): string {
+  return `${r.ref}: ${describePull(r)}\n  digest  ${r.digest}\n  rootfs  ${r.path}\n`;
+}
+
+/** The `--json` object: exactly these keys, in this order. */
+export function pullJson(r: PulledImage, policy: string): string {
+  return JSON.stringify({ ref: r.ref, digest: r.digest, rootfs: r.path, fromCache: r.fromCache, policy }) + '\n';
+}

@@ -1,0 +1,438 @@
+import { lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { formatReference, parseReference, type Platform, type Reference } from 'oci-client-lite';
+import { writeFileAtomic } from './atomic-write.js';
+import { CacheCorruptError, CacheError, EntryHeldError, EntryNotFoundError } from './cache-errors.js';
+import { readInventory, type EntryInfo } from './cache-inventory.js';
+import {
+  CacheLayout,
+  checkDigest,
+  defaultCacheDir,
+  ENTRY_FILES,
+  existingLayout,
+  isSha256Digest,
+  openLayout,
+} from './cache-layout.js';
+import type { CleanupReport } from './cleanup-report.js';
+import { readEntryMeta, toEntryMeta, writeEntryMeta, type EntryMeta, type PublishMeta } from './entry-meta.js';
+import { evictEntries, type EvictOptions } from './evict.js';
+import { collectGarbage, type GcOptions } from './gc.js';
+import { guardedRemove } from './guarded-remove.js';
+import { addHold } from './holds.js';
+import { DEFAULT_LOCK_STALE_MS, withLock, type LockOptions } from './lock.js';
+import { purgeCache, type PurgeOptions } from './purge.js';
+import {
+  platformKey,
+  readAlias,
+  readRefRecord,
+  removeRefRecord,
+  writeAlias,
+  writeRefRecord,
+  type RefRecord,
+} from './ref-index.js';
+import { isInside, removeTree } from './remove-tree.js';
+import { makeTmpDir, staleTmpEntries, tmpName } from './tmp-dirs.js';
+import type { RootFS } from './types.js';
+
+/** Options of {@link Cache}. */
+export interface CacheOptions {
+  /** Locks not refreshed for this long are taken over (default 10 s, minimum 2 s). */
+  lockStaleMs?: number;
+}
+
+/** What {@link Cache.list} returns. */
+export interface CacheListing {
+  /** Most recently used first. */
+  entries: EntryInfo[];
+  layers: { count: number; bytes: number; unused: number };
+  totals: { entries: number; entryBytes: number; layerBytes: number; bytes: number };
+}
+
+/** A platform given as an object or `os/arch[/variant]`; default the host's. */
+export type PlatformLike = Platform | string;
+
+const ARTIFACT_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const RESERVED = new Set<string>(Object.values(ENTRY_FILES));
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException).code;
+}
+
+function toReference(ref: string | Reference): Reference {
+  return typeof ref === 'string' ? parseReference(ref) : ref;
+}
+
+/**
+ * The content-addressed image cache (layout in docs/cache-layout.md). One entry per manifest digest
+ * holds a rootfs that is read-only by contract, its metadata beside it, and artifacts of other
+ * components. Safe for concurrent use by several processes.
+ */
+export class Cache {
+  /** The directory as given (may be a symlink). */
+  readonly dir: string;
+  private readonly lockStaleMs: number;
+  private opened: Promise<CacheLayout> | undefined;
+  private layoutNow: CacheLayout;
+
+  constructor(dir: string = defaultCacheDir(), options: CacheOptions = {}) {
+    this.dir = dir;
+    this.lockStaleMs = options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
+    this.layoutNow = new CacheLayout(dir);
+  }
+
+  /**
+   * Creates or checks the layout (mode 0700, VERSION) and removes leftovers of dead processes from
+   * tmp/. Every other method calls it; calling it directly surfaces setup errors early.
+   */
+  init(): Promise<void> {
+    return this.layout().then(() => undefined);
+  }
+
+  private layout(): Promise<CacheLayout> {
+    this.opened ??= this.open();
+    return this.opened;
+  }
+
+  private async open(): Promise<CacheLayout> {
+    try {
+      const layout = await openLayout(this.dir);
+      for (const t of await staleTmpEntries(layout)) await removeTree(layout, t.path);
+      this.layoutNow = layout;
+      return layout;
+    } catch (err) {
+      this.opened = undefined;
+      throw err;
+    }
+  }
+
+  private ctx(layout: CacheLayout) {
+    return { layout, lockStaleMs: this.lockStaleMs, hostPlatform: platformKey(undefined) };
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  /**
+   * The cached rootfs `ref` points at for `platform`, with no network; undefined when not cached.
+   * A ref pinned by digest is answered by that digest alone, never by a tag's mapping.
+   * Marks the entry as used (for LRU eviction).
+   */
+  async lookupRef(ref: string | Reference, opts: { platform?: PlatformLike } = {}): Promise<RootFS | undefined> {
+    const r = toReference(ref);
+    const refString = formatReference(r);
+    if (r.digest) {
+      const hit = await this.get(r.digest, opts);
+      return hit && { ...hit, ref: refString };
+    }
+    const layout = await this.layout();
+    const record = await readRefRecord(layout, refString, platformKey(opts.platform));
+    if (!record) return undefined;
+    return this.serve(layout, record.digest, refString);
+  }
+
+  /**
+   * The entry of a manifest digest, or of an index digest already resolved for `platform`;
+   * undefined when not cached. `ref` of the result is the digest. Marks the entry as used.
+   */
+  async get(digest: string, opts: { platform?: PlatformLike } = {}): Promise<RootFS | undefined> {
+    if (!isSha256Digest(digest)) return undefined;
+    const layout = await this.layout();
+    const direct = await this.serve(layout, digest, digest);
+    if (direct) return direct;
+    const alias = await readAlias(layout, digest, platformKey(opts.platform));
+    return alias ? this.serve(layout, alias.digest, digest) : undefined;
+  }
+
+  private async serve(layout: CacheLayout, digest: string, ref: string): Promise<RootFS | undefined> {
+    // The touch goes alongside the read: a hit is two small reads and one utimes, nothing else.
+    const [meta] = await Promise.all([readEntryMeta(layout.entryFile(digest, 'meta'), digest), this.touchFile(layout, digest)]);
+    if (!meta) return undefined;
+    return { path: layout.entryFile(digest, 'rootfs'), digest, config: meta.config, fromCache: true, ref };
+  }
+
+  /** Every entry with size, last use, refs and orphan state, and the layer store's totals; reads metadata only. */
+  async list(): Promise<CacheListing> {
+    const layout = await this.layout();
+    const inv = await readInventory(layout, { hostPlatform: platformKey(undefined), dryRun: true });
+    const entries = inv.entries.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
+    const entryBytes = entries.reduce((n, e) => n + e.size, 0);
+    const layerBytes = inv.layers.reduce((n, l) => n + l.size, 0);
+    return {
+      entries,
+      layers: { count: inv.layers.length, bytes: layerBytes, unused: inv.layers.filter((l) => l.usedBy.length === 0).length },
+      totals: { entries: entries.length, entryBytes, layerBytes, bytes: entryBytes + layerBytes },
+    };
+  }
+
+  /** True when a complete entry for the manifest digest is present. */
+  async hasEntry(digest: string): Promise<boolean> {
+    if (!isSha256Digest(digest)) return false;
+    const layout = await this.layout();
+    return exists(layout.entryFile(digest, 'meta'));
+  }
+
+  /** meta.json of an entry (config, layers, size, platform, created); undefined when absent. */
+  async entryMeta(digest: string): Promise<EntryMeta | undefined> {
+    const layout = await this.layout();
+    return readEntryMeta(layout.entryFile(checkDigest(digest), 'meta'), digest);
+  }
+
+  /** The composer's summary recorded at publish (for verification); undefined when none. */
+  async entrySummary(digest: string): Promise<unknown> {
+    const layout = await this.layout();
+    const path = layout.entryFile(checkDigest(digest), 'summary');
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new CacheCorruptError(path, 'summary.json is not valid JSON', { cause: err });
+    }
+  }
+
+  // ---- paths ------------------------------------------------------------------------------------
+
+  /** The entry directory of a manifest digest (rootfs/, meta.json, artifacts). */
+  entryPath(digest: string): string {
+    return this.layoutNow.entryDir(digest);
+  }
+
+  /** The rootfs directory of a manifest digest. Read-only by contract. */
+  rootfsPath(digest: string): string {
+    return this.layoutNow.entryFile(digest, 'rootfs');
+  }
+
+  /**
+   * Where another component keeps a file derived from the entry (e.g. `disk.ext4`); removed with
+   * the entry. Write it elsewhere (a {@link createTmpDir}) and rename it here, so it is never seen half-made.
+   */
+  artifactPath(digest: string, name: string): string {
+    if (!ARTIFACT_RE.test(name) || RESERVED.has(name)) {
+      throw new CacheError(`artifact name ${JSON.stringify(name)} is not allowed: use letters, digits, . _ - and none of ${[...RESERVED].join(', ')}`, 'INVALID_ARTIFACT_NAME');
+    }
+    return join(this.layoutNow.entryDir(digest), name);
+  }
+
+  /** The extracted layer directory of a diffID (its inside belongs to the layer composer). */
+  layerDir(diffID: string): string {
+    return this.layoutNow.layerDir(diffID);
+  }
+
+  async hasLayer(diffID: string): Promise<boolean> {
+    if (!isSha256Digest(diffID)) return false;
+    const layout = await this.layout();
+    return exists(layout.layerDir(diffID));
+  }
+
+  // ---- refs -------------------------------------------------------------------------------------
+
+  /**
+   * Records where `ref` points for `platform` (resolved now), atomically. The entry must be complete
+   * already: a ref never points at a partial entry. When `topDigest` (an index) differs from `digest`
+   * an alias is recorded too, so a pull pinned to the index digest finds the entry.
+   */
+  async recordRef(
+    ref: string | Reference,
+    target: { digest: string; topDigest?: string; platform?: PlatformLike; resolvedAt?: number },
+  ): Promise<RefRecord> {
+    const layout = await this.layout();
+    const digest = checkDigest(target.digest);
+    const topDigest = checkDigest(target.topDigest ?? digest, 'top digest');
+    if (!(await this.hasEntry(digest))) throw new EntryNotFoundError(digest, `record ${formatReference(toReference(ref))}`);
+    const platform = platformKey(target.platform);
+    const record: RefRecord = { ref: formatReference(toReference(ref)), platform, digest, topDigest, resolvedAt: target.resolvedAt ?? Date.now() };
+    if (topDigest !== digest) await writeAlias(layout, { indexDigest: topDigest, platform, digest });
+    await writeRefRecord(layout, record);
+    return record;
+  }
+
+  /** The ref's record for `platform` (digest, topDigest, resolvedAt in epoch ms); undefined when none. */
+  async refRecord(ref: string | Reference, platform?: PlatformLike): Promise<RefRecord | undefined> {
+    const layout = await this.layout();
+    return readRefRecord(layout, formatReference(toReference(ref)), platformKey(platform));
+  }
+
+  /** Forgets the ref for `platform`. @returns true when a record was removed. */
+  async removeRef(ref: string | Reference, platform?: PlatformLike): Promise<boolean> {
+    const layout = await this.layout();
+    return removeRefRecord(layout, formatReference(toReference(ref)), platformKey(platform));
+  }
+
+  // ---- writing (for the puller) -----------------------------------------------------------------
+
+  /** A fresh private directory in the cache's tmp/, named with this process's id so leftovers of a crash are recognised. */
+  async createTmpDir(kind: string): Promise<string> {
+    return makeTmpDir(await this.layout(), kind);
+  }
+
+  /** Removes a directory made by {@link createTmpDir} (refuses anything else). */
+  async removeTmpDir(dir: string): Promise<void> {
+    const layout = await this.layout();
+    if (dirname(dir) !== layout.tmp) throw new CacheError(`${dir} is not a tmp directory of the cache ${layout.root}`, 'NOT_A_TMP_DIR');
+    await removeTree(layout, dir);
+  }
+
+  private async checkTmp(layout: CacheLayout, dir: string): Promise<void> {
+    if (dirname(dir) !== layout.tmp) throw new CacheError(`${dir} is not a tmp directory of the cache ${layout.root}`, 'NOT_A_TMP_DIR');
+    const st = await lstat(dir);
+    if (!st.isDirectory()) throw new CacheError(`${dir} is not a directory`, 'NOT_A_TMP_DIR');
+  }
+
+  /**
+   * Publishes a finished entry: `tmpDir` (from {@link createTmpDir}) holds `rootfs/` and any
+   * artifacts; meta.json, summary.json and last-used are written beside rootfs/ and the whole
+   * directory is renamed into images/ in one step. If another process published the digest first,
+   * ours is discarded and theirs stands.
+   * @returns the rootfs path.
+   */
+  async publishEntry(tmpDir: string, meta: PublishMeta): Promise<string> {
+    const layout = await this.layout();
+    await this.checkTmp(layout, tmpDir);
+    const m = toEntryMeta(meta);
+    const rootfs = await lstat(join(tmpDir, ENTRY_FILES.rootfs)).catch(() => undefined);
+    if (!rootfs?.isDirectory()) throw new CacheError(`${tmpDir} has no rootfs/ directory to publish`, 'NOTHING_TO_PUBLISH');
+    await writeEntryMeta(join(tmpDir, ENTRY_FILES.meta), m);
+    if (meta.summary !== undefined) await writeFile(join(tmpDir, ENTRY_FILES.summary), JSON.stringify(meta.summary), { mode: 0o600 });
+    await writeFile(join(tmpDir, ENTRY_FILES.lastUsed), '', { mode: 0o600 });
+    await this.renameInto(layout, tmpDir, layout.entryDir(m.digest));
+    return layout.entryFile(m.digest, 'rootfs');
+  }
+
+  private async renameInto(layout: CacheLayout, tmpDir: string, dest: string): Promise<boolean> {
+    try {
+      await rename(tmpDir, dest);
+      return true;
+    } catch (err) {
+      if (errno(err) !== 'ENOTEMPTY' && errno(err) !== 'EEXIST') throw err;
+      await removeTree(layout, tmpDir);
+      return false;
+    }
+  }
+
+  /**
+   * Publishes an extracted layer: `tmpDir` (from {@link createTmpDir}) becomes `layerDir(diffID)`
+   * with one rename, and `bytes` (its extracted size) is recorded for listings. If the layer was
+   * published meanwhile, ours is discarded.
+   * @returns the layer directory.
+   */
+  async publishLayer(tmpDir: string, diffID: string, bytes: number): Promise<string> {
+    const layout = await this.layout();
+    await this.checkTmp(layout, tmpDir);
+    const dest = layout.layerDir(checkDigest(diffID, 'layer diffID'));
+    const won = await this.renameInto(layout, tmpDir, dest);
+    if (won || !(await exists(layout.layerRecord(diffID)))) {
+      const record = { diffID, size: bytes, created: new Date().toISOString() };
+      await writeFileAtomic(layout.layerRecord(diffID), `${JSON.stringify(record)}\n`, join(layout.tmp, tmpName('write')));
+    }
+    return dest;
+  }
+
+  // ---- concurrency ------------------------------------------------------------------------------
+
+  /**
+   * Runs `fn` under the cross-process lock `name` (waits while another live process holds it; a
+   * dead holder's lock goes stale and is taken over). gc skips entries and layers whose
+   * `image-<digest>` / `layer-<diffID>` lock is held.
+   */
+  async withLock<T>(name: string, fn: () => Promise<T>, opts: Omit<LockOptions, 'staleMs'> = {}): Promise<T> {
+    const layout = await this.layout();
+    return withLock(layout.locks, name, fn, { staleMs: this.lockStaleMs, ...opts });
+  }
+
+  /**
+   * Leases digests (entries or layers) so gc, evict and purge keep them while this process lives;
+   * call the returned function to release. A hold may precede the entry (a pull holds what it is
+   * about to publish). To use an existing entry safely, hold first and then check it: {@link holdEntry}.
+   */
+  async hold(digests: string | string[]): Promise<() => Promise<void>> {
+    const list = (Array.isArray(digests) ? digests : [digests]).map((d) => checkDigest(d));
+    return addHold(await this.layout(), list);
+  }
+
+  /** {@link hold} for layer diffIDs. */
+  holdLayers(diffIDs: string[]): Promise<() => Promise<void>> {
+    return this.hold(diffIDs);
+  }
+
+  /** Holds an entry and returns it, or undefined (and no hold) when it is not cached. */
+  async holdEntry(digest: string): Promise<{ rootfs: RootFS; release: () => Promise<void> } | undefined> {
+    const release = await this.hold(digest);
+    const rootfs = await this.get(digest).catch(async (err: unknown) => {
+      await release();
+      throw err;
+    });
+    if (rootfs) return { rootfs, release };
+    await release();
+    return undefined;
+  }
+
+  /** Marks an entry as used now (the LRU clock of {@link evict}). */
+  async touch(digest: string): Promise<void> {
+    await this.touchFile(await this.layout(), checkDigest(digest));
+  }
+
+  private async touchFile(layout: CacheLayout, digest: string): Promise<void> {
+    const path = layout.entryFile(digest, 'lastUsed');
+    const now = new Date();
+    try {
+      await utimes(path, now, now);
+    } catch (err) {
+      if (errno(err) !== 'ENOENT' && errno(err) !== 'ENOTDIR') throw err;
+      // Recreated only inside an existing entry ('wx' never follows a planted symlink).
+      await writeFile(path, '', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    }
+  }
+
+  // ---- cleanup ----------------------------------------------------------------------------------
+
+  /** Removes what nothing needs (see docs/cache-layout.md); held and locked items stay. */
+  async gc(opts: GcOptions = {}): Promise<CleanupReport> {
+    return collectGarbage(this.ctx(await this.layout()), opts);
+  }
+
+  /** Least-recently-used eviction by age and/or total size; `keep`, held and locked entries stay. */
+  async evict(opts: EvictOptions = {}): Promise<CleanupReport> {
+    return evictEntries(this.ctx(await this.layout()), opts);
+  }
+
+  /**
+   * Removes every ref, entry and layer except what running processes hold, without waiting for
+   * them. Refuses a directory that is not a bbox cache; a missing directory is an empty report.
+   */
+  async purge(opts: PurgeOptions = {}): Promise<CleanupReport> {
+    // Checked before opening, which would otherwise create the directory or write into a foreign one.
+    if (!this.opened && !(await existingLayout(this.dir))) return { dryRun: opts.dryRun === true, removed: [], skipped: [], bytesFreed: 0 };
+    return purgeCache(this.ctx(await this.layout()), opts);
+  }
+
+  /**
+   * Removes one entry and the refs and aliases pointing at it (e.g. a damaged entry found by verify).
+   * @throws EntryHeldError when a running process holds it, unless `force`.
+   * @returns false when there was no such entry.
+   */
+  async removeEntry(digest: string, opts: { force?: boolean } = {}): Promise<boolean> {
+    const layout = await this.layout();
+    checkDigest(digest);
+    const outcome = await guardedRemove(layout, 'image', digest, { lockStaleMs: this.lockStaleMs, force: opts.force === true });
+    if (outcome === 'held' || outcome === 'locked') throw new EntryHeldError(digest);
+    const inv = await readInventory(layout, { hostPlatform: platformKey(undefined) });
+    for (const { file, record } of [...inv.refs, ...inv.aliases]) {
+      if (record?.digest === digest && isInside(layout.root, file)) await rm(file, { force: true });
+    }
+    return outcome === 'removed';
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return false;
+    throw err;
+  }
+}

@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { chmod, chown, lchown, link, lutimes, mkdir, symlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { storeFilePath, type LayerEntry, type LayerIndex } from './layer-index.js';
+import { buildTree, type DirNode, type Inode } from './tree-model.js';
+
+/** A stored layer: its directory in the layer store and its index. */
+export interface StoredLayer {
+  dir: string;
+  index: LayerIndex;
+}
+
+export interface ComposeOptions {
+  /** Apply ownership to directories and symlinks (default: when running as root). */
+  chown?: boolean;
+  /** File system calls in flight (default 16). */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+/** What `verify` needs to know about one path of a composed rootfs. */
+export interface RootfsRecord {
+  /** Root-relative path; `''` is the root directory. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  uid: number;
+  gid: number;
+  /** ms since the epoch */
+  mtime: number;
+  /** Files: content length and `sha256:<hex>`. */
+  size?: number;
+  digest?: string;
+  /** Symlinks: the target. */
+  target?: string;
+  /** Files and symlinks that are hardlinks of an earlier record: that record's path. */
+  linkOf?: string;
+}
+
+export interface ComposeResult {
+  /** Paths created (the root included). */
+  entries: number;
+  dirs: number;
+  /** Distinct regular files (inodes) and extra hardlinked paths to them. */
+  files: number;
+  hardlinks: number;
+  symlinks: number;
+  /** Content bytes of the distinct files. */
+  bytes: number;
+  /** Device nodes and FIFOs of the final tree that were not created. */
+  skipped: { devices: number; fifos: number };
+  /** `sha256:<hex>` Merkle digest of the tree (paths, types, modes, owners, mtimes, contents, targets, links). */
+  summary: string;
+  /** One record per created path, parents before children, siblings sorted. */
+  records: RootfsRecord[];
+}
+
+interface Plan {
+  dirs: Array<{ path: string; entry: LayerEntry | undefined; depth: number }>;
+  files: Array<{ path: string; src: string }>;
+  symlinks: Array<{ path: string; entry: LayerEntry; links: string[] }>;
+}
+
+const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
+
+/**
+ * Builds `dest` (which must not exist) from stored layers, bottom first. The final tree is
+ * computed in memory, then made once: directories, hardlinks to the layers' content files (no
+ * data is copied), symlinks, then directory metadata deepest first. `dest` is fresh and every
+ * path in it comes from the in-memory tree, so no call ever follows a symlink on disk. Files
+ * share inodes with the layer store: the rootfs is read-only by contract.
+ */
+export async function composeRootfs(
+  layers: StoredLayer[],
+  dest: string,
+  opts: ComposeOptions = {},
+): Promise<ComposeResult> {
+  const tree = buildTree(layers.map((l) => l.index));
+  const { plan, result } = planTree(tree.root, layers);
+  await materialise(plan, dest, {
+    chown: opts.chown ?? process.getuid?.() === 0,
+    limit: pLimit(opts.concurrency ?? 16),
+    signal: opts.signal,
+  });
+  return result;
+}
+
+function planTree(root: DirNode, layers: StoredLayer[]): { plan: Plan; result: ComposeResult } {
+  const plan: Plan = { dirs: [], files: [], symlinks: [] };
+  const result: ComposeResult = {
+    entries: 0, dirs: 0, files: 0, hardlinks: 0, symlinks: 0, bytes: 0,
+    skipped: { devices: 0, fifos: 0 }, summary: '', records: [],
+  };
+  const firstPath = new Map<Inode, string>();
+  const symlinkPlans = new Map<Inode, Plan['symlinks'][number]>();
+
+  const visitDir = (dir: DirNode, path: string, depth: number): string => {
+    const meta = dir.entry ?? IMPLIED_DIR;
+    plan.dirs.push({ path, entry: dir.entry, depth });
+    const record: RootfsRecord = { path, type: 'dir', ...pickMeta(meta) };
+    result.records.push(record);
+    result.dirs++;
+    const lines: string[] = [];
+    for (const name of [...dir.children.keys()].sort()) {
+      const child = dir.children.get(name)!;
+      const childPath = path === '' ? name : `${path}/${name}`;
+      if (child.kind === 'dir') {
+        const h = visitDir(child, childPath, depth + 1);
+        lines.push(line(name, 'dir', child.entry ?? IMPLIED_DIR, h));
+        continue;
+      }
+      const { inode } = child;
+      if (inode.kind === 'special') {
+        if (inode.entry.type === 'fifo') result.skipped.fifos++;
+        else result.skipped.devices++;
+        continue;
+      }
+      const e = inode.entry;
+      const linkOf = firstPath.get(inode);
+      const rec: RootfsRecord = { path: childPath, type: inode.kind, ...pickMeta(e) };
+      if (linkOf !== undefined) rec.linkOf = linkOf;
+      else firstPath.set(inode, childPath);
+      if (inode.kind === 'file') {
+        rec.size = e.size ?? 0;
+        rec.digest = e.digest ?? '';
+        plan.files.push({ path: childPath, src: storeFilePath(layers[inode.layer]!.dir, e.id ?? 0) });
+        if (linkOf === undefined) {
+          result.files++;
+          result.bytes += rec.size;
+        } else result.hardlinks++;
+      } else {
+        rec.target = e.linkname ?? '';
+        const existing = symlinkPlans.get(inode);
+        if (existing) {
+          existing.links.push(childPath);
+          result.hardlinks++;
+        } else {
+          const p = { path: childPath, entry: e, links: [] };
+          symlinkPlans.set(inode, p);
+          plan.symlinks.push(p);
+          result.symlinks++;
+        }
+      }
+      result.records.push(rec);
+      lines.push(line(name, inode.kind, e, `${rec.digest ?? rec.target}${linkOf === undefined ? '' : `\0${linkOf}`}`));
+    }
+    return createHash('sha256').update(lines.join('\n')).digest('hex');
+  };
+
+  const rootHash = visitDir(root, '', 0);
+  result.summary = `sha256:${createHash('sha256').update(line('', 'dir', root.entry ?? IMPLIED_DIR, rootHash)).digest('hex')}`;
+  result.entries = result.records.length;
+  return { plan, result };
+}
+
+function pickMeta(m: { mode: number; uid: number; gid: number; mtime: number }) {
+  return { mode: m.mode, uid: m.uid, gid: m.gid, mtime: m.mtime };
+}
+
+function line(name: string, type: string, m: { mode: number; uid: number; gid: number; mtime: number }, content: string): string {
+  return `${type}\0${m.mode.toString(8)}\0${m.uid}\0${m.gid}\0${m.mtime}\0${content}\0${name}`;
+}
+
+interface Io {
+  chown: boolean;
+  limit: ReturnType<typeof pLimit>;
+  signal: AbortSignal | undefined;
+}
+
+async function materialise(plan: Plan, dest: string, io: Io): Promise<void> {
+  await mkdir(dest, { mode: 0o700 });
+  const byDepth = groupByDepth(plan.dirs);
+  for (const level of byDepth.slice(1)) {
+    await all(io, level.map((d) => () => mkdir(join(dest, d.path), { mode: 0o700 })));
+  }
+  await all(io, [
+    ...plan.files.map((f) => () => link(f.src, join(dest, f.path))),
+    ...plan.symlinks.map((s) => () => makeSymlink(dest, s, io.chown)),
+  ]);
+  for (const level of byDepth.reverse()) {
+    await all(io, level.map((d) => () => applyDirMeta(join(dest, d.path), d.entry ?? IMPLIED_DIR, io.chown)));
+  }
+}
+
+async function makeSymlink(dest: string, s: Plan['symlinks'][number], doChown: boolean): Promise<void> {
+  const path = join(dest, s.path);
+  await symlink(s.entry.linkname ?? '', path);
+  if (doChown) await lchown(path, s.entry.uid, s.entry.gid);
+  const t = s.entry.mtime / 1000;
+  await lutimes(path, t, t);
+  for (const other of s.links) await link(path, join(dest, other));
+}
+
+async function applyDirMeta(path: string, m: { mode: number; uid: number; gid: number; mtime: number }, doChown: boolean): Promise<void> {
+  // chown before chmod: changing the owner clears setgid on some kernels.
+  if (doChown) await chown(path, m.uid, m.gid);
+  await chmod(path, m.mode);
+  const t = m.mtime / 1000;
+  await utimes(path, t, t);
+}
+
+function groupByDepth<T extends { depth: number }>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (const it of items) (out[it.depth] ??= []).push(it);
+  return out.map((l) => l ?? []);
+}
+
+async function all(io: Io, tasks: Array<() => Promise<unknown>>): Promise<void> {
+  io.signal?.throwIfAborted();
+  // Wait for every call to settle before failing: the caller removes `dest` next.
+  const settled = await Promise.allSettled(
+    tasks.map((task) =>
+      io.limit(() => {
+        io.signal?.throwIfAborted();
+        return task();
+      }),
+    ),
+  );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+}

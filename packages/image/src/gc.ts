@@ -1,0 +1,60 @@
+import { readdir } from 'node:fs/promises';
+import type { CacheLayout } from './cache-layout.js';
+import { readInventory, type EntryInfo, type Inventory } from './cache-inventory.js';
+import { Cleanup, type CleanupReport } from './cleanup-report.js';
+import { listRefRecords } from './ref-index.js';
+
+export interface GcOptions {
+  /** Report what would go, remove nothing. */
+  dryRun?: boolean;
+}
+
+interface Ctx {
+  layout: CacheLayout;
+  lockStaleMs: number;
+  hostPlatform: string;
+}
+
+async function refPointsAt(layout: CacheLayout, digest: string): Promise<boolean> {
+  return (await listRefRecords(layout)).some((r) => r.record?.digest === digest);
+}
+
+/** Refs and aliases whose entry is missing or damaged, and unreadable record files. */
+async function danglingRecords(c: Cleanup, inv: Inventory, live: Set<string>): Promise<void> {
+  for (const { file, record } of inv.refs) {
+    if (!record || !live.has(record.digest)) await c.record('ref', record ? `${record.ref} (${record.platform})` : file, file);
+  }
+  for (const { file, record } of inv.aliases) {
+    if (!record || !live.has(record.digest)) await c.record('alias', record ? `${record.indexDigest} (${record.platform})` : file, file);
+  }
+}
+
+/** Layers no remaining entry was built from. */
+export async function sweepLayers(c: Cleanup, inv: Inventory, remaining: EntryInfo[]): Promise<void> {
+  const needed = new Set(remaining.flatMap((e) => e.layers));
+  for (const l of inv.layers) {
+    if (!needed.has(l.diffID)) await c.layer(l.diffID, l.size, l.held);
+  }
+  await c.strayLayerRecords(inv, await readdir(c.layout.layers));
+}
+
+/**
+ * Removes what nothing needs: leftovers of dead processes in tmp/, refs and aliases pointing at
+ * missing entries, entries no ref points at (and damaged ones), then layers no remaining entry
+ * was built from. Held or locked entries and layers (a running pull or VM) stay.
+ */
+export async function collectGarbage(ctx: Ctx, opts: GcOptions = {}): Promise<CleanupReport> {
+  const c = new Cleanup(ctx.layout, ctx.lockStaleMs, opts.dryRun === true);
+  await c.staleTmp();
+  const inv = await readInventory(ctx.layout, { hostPlatform: ctx.hostPlatform, dryRun: c.dryRun });
+  const live = new Set(inv.entries.filter((e) => !e.corrupt).map((e) => e.digest));
+  await danglingRecords(c, inv, live);
+  const remaining: EntryInfo[] = [];
+  for (const e of inv.entries) {
+    const unwanted = e.orphan || e.corrupt;
+    const wanted = e.corrupt ? undefined : () => refPointsAt(ctx.layout, e.digest);
+    if (!unwanted || !(await c.entry(e.digest, e.size, e.held, wanted))) remaining.push(e);
+  }
+  await sweepLayers(c, inv, remaining);
+  return c.report;
+}

@@ -1,0 +1,229 @@
+import { createHash, type Hash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { Parser, type ReadEntry } from 'tar';
+import { decompressLayer, type LayerCompression } from './decompress.js';
+import { normaliseEntryPath } from './entry-path.js';
+import {
+  DiffIDMismatchError,
+  LayerByteLimitError,
+  LayerEntryLimitError,
+  LayerFormatError,
+} from './layer-errors.js';
+import { saveLayerIndex, type LayerEntry, type LayerIndex } from './layer-index.js';
+import { StoreWriter } from './store-writer.js';
+import type { ExtractLimits } from './types.js';
+import { parseWhiteout } from './whiteout.js';
+
+/** Options of {@link extractLayer}. */
+export interface ExtractLayerOptions {
+  compression: LayerCompression;
+  /** `sha256:<hex>` the uncompressed tar must hash to. */
+  diffID: string;
+  /** A fresh directory (created if missing) that receives content files and the index. */
+  dir: string;
+  limits: ExtractLimits;
+  /** Uncompressed bytes already used by lower layers of the same image (counts against `limits.maxBytes`). */
+  priorBytes?: number;
+  signal?: AbortSignal;
+  /** Progress: bytes of the compressed input read so far, and of the uncompressed tar. */
+  onBytes?: (compressed: number, uncompressed: number) => void;
+  /** Apply entry ownership to content files (default: when running as root). */
+  chown?: boolean;
+  /** Files written at once (default 16). */
+  concurrency?: number;
+}
+
+const BUFFER_BUDGET = 32 * 1024 * 1024;
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/**
+ * Decompresses, verifies and stores one layer: each regular file becomes a content file in
+ * `dir` (with its mode, owner and mtime), every entry is recorded in the returned index (also
+ * saved in `dir`), whiteouts are recorded and never created, device nodes and FIFOs are counted
+ * and skipped. Nothing but fresh files under `dir` is ever created. On failure the caller
+ * removes `dir`; all writes have settled when the promise rejects.
+ */
+export async function extractLayer(compressed: Readable, opts: ExtractLayerOptions): Promise<LayerIndex> {
+  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  const writer = new StoreWriter(opts.dir, {
+    concurrency: opts.concurrency ?? 16,
+    bufferBudget: BUFFER_BUDGET,
+    chown: opts.chown ?? process.getuid?.() === 0,
+  });
+  const recorder = new EntryRecorder(writer, opts.limits);
+  try {
+    const tarHash = await feed(compressed, opts, recorder, writer);
+    await writer.flush();
+    const actual = `sha256:${tarHash.digest.digest('hex')}`;
+    if (actual !== opts.diffID) throw new DiffIDMismatchError(opts.diffID, actual);
+    const index: LayerIndex = {
+      version: 1,
+      diffID: opts.diffID,
+      bytes: tarHash.bytes,
+      fileBytes: recorder.fileBytes,
+      files: recorder.files,
+      entries: recorder.entries,
+      skipped: recorder.skipped,
+    };
+    await saveLayerIndex(opts.dir, index);
+    return index;
+  } catch (err) {
+    compressed.destroy();
+    await writer.flush().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function feed(
+  compressed: Readable,
+  opts: ExtractLayerOptions,
+  recorder: EntryRecorder,
+  writer: StoreWriter,
+): Promise<{ digest: Hash; bytes: number }> {
+  const budget = opts.limits.maxBytes - (opts.priorBytes ?? 0);
+  const hash = createHash('sha256');
+  const parser = new Parser({ strict: false, zstd: false, brotli: false });
+  parser.on('entry', (entry: ReadEntry) => recorder.onEntry(entry));
+  parser.on('ignoredEntry', (entry: ReadEntry) =>
+    recorder.fail(new LayerFormatError(`entry ${JSON.stringify(entry.path)} has an unsupported type ${entry.type}`)),
+  );
+  parser.on('warn', (code: string, message: string) => recorder.fail(new LayerFormatError(`${code}: ${message}`)));
+  parser.on('error', (err: Error) => recorder.fail(new LayerFormatError(err.message)));
+  const ended = new Promise<void>((resolve) => parser.on('end', () => resolve()));
+
+  let compressedBytes = 0;
+  compressed.on('data', (c: Buffer) => (compressedBytes += c.length));
+  let bytes = 0;
+  for await (const chunk of decompressLayer(compressed, opts.compression)) {
+    opts.signal?.throwIfAborted();
+    if (bytes === 0 && chunk[0] === GZIP_MAGIC[0] && chunk[1] === GZIP_MAGIC[1]) {
+      // The parser would silently gunzip a second time; a real tar never starts so.
+      throw new LayerFormatError('the uncompressed layer is itself gzip data, not a tar archive');
+    }
+    bytes += chunk.length;
+    if (bytes > budget) throw new LayerByteLimitError(opts.limits.maxBytes);
+    recorder.byteBudget = budget - bytes;
+    hash.update(chunk);
+    try {
+      parser.write(chunk);
+    } catch (err) {
+      recorder.fail(new LayerFormatError((err as Error).message));
+    }
+    recorder.throwIfFailed();
+    opts.onBytes?.(compressedBytes, bytes);
+    await writer.whenBelowBudget();
+    recorder.throwIfFailed();
+    if (writer.error !== undefined) throw writer.error;
+  }
+  opts.signal?.throwIfAborted();
+  parser.end();
+  await ended;
+  recorder.throwIfFailed();
+  if (!recorder.sawEnd) throw new LayerFormatError('archive is truncated or empty');
+  return { digest: hash, bytes };
+}
+
+/** Turns parser entries into index records and content files, enforcing the entry limit. */
+class EntryRecorder {
+  readonly entries: LayerEntry[] = [];
+  readonly skipped = { devices: 0, fifos: 0 };
+  files = 0;
+  fileBytes = 0;
+  byteBudget = Infinity;
+  sawEnd = false;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly writer: StoreWriter,
+    private readonly limits: ExtractLimits,
+  ) {}
+
+  fail(err: Error): void {
+    this.failure ??= err;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  onEntry(entry: ReadEntry): void {
+    this.sawEnd = true;
+    if (this.failure) return void entry.resume();
+    try {
+      this.record(entry);
+    } catch (err) {
+      this.fail(err as Error);
+      entry.resume();
+    }
+  }
+
+  private record(entry: ReadEntry): void {
+    if (this.entries.length >= this.limits.maxEntries) throw new LayerEntryLimitError(this.limits.maxEntries);
+    if (entry.size > this.byteBudget) throw new LayerByteLimitError(this.limits.maxBytes);
+    const path = normaliseEntryPath(entry.path);
+    const base = {
+      path,
+      mode: (entry.mode ?? 0) & 0o7777,
+      uid: entry.uid ?? 0,
+      gid: entry.gid ?? 0,
+      mtime: entry.mtime ? entry.mtime.getTime() : 0,
+    };
+    const whiteout = parseWhiteout(path);
+    if (whiteout) {
+      this.entries.push({ ...base, path: whiteout.path, type: whiteout.kind });
+      return void entry.resume();
+    }
+    if (path === '' && entry.type !== 'Directory') {
+      throw new LayerFormatError(`entry ${JSON.stringify(entry.path)} would replace the root directory with a ${entry.type}`);
+    }
+    switch (entry.type) {
+      case 'File':
+      case 'OldFile':
+      case 'ContiguousFile':
+        return this.recordFile(entry, base);
+      case 'Directory':
+      case 'GNUDumpDir':
+        this.entries.push({ ...base, type: 'dir' });
+        break;
+      case 'SymbolicLink':
+        this.entries.push({ ...base, type: 'symlink', linkname: entry.linkpath ?? '' });
+        break;
+      case 'Link':
+        this.entries.push({ ...base, type: 'hardlink', linkname: normaliseEntryPath(entry.linkpath ?? '') });
+        break;
+      case 'CharacterDevice':
+      case 'BlockDevice':
+        this.skipped.devices++;
+        this.entries.push({ ...base, type: 'device' });
+        break;
+      case 'FIFO':
+        this.skipped.fifos++;
+        this.entries.push({ ...base, type: 'fifo' });
+        break;
+      default:
+        throw new LayerFormatError(`entry ${JSON.stringify(entry.path)} has an unsupported type ${entry.type}`);
+    }
+    entry.resume();
+  }
+
+  private recordFile(entry: ReadEntry, base: Omit<LayerEntry, 'type'>): void {
+    const id = this.files++;
+    const record: LayerEntry = { ...base, type: 'file', size: entry.size, id };
+    this.entries.push(record);
+    this.fileBytes += entry.size;
+    const sink = this.writer.begin(id, base);
+    const hash = createHash('sha256');
+    // 'end' first: a data listener resumes the entry, which may end at once.
+    entry.on('end', () => {
+      record.digest = `sha256:${hash.digest('hex')}`;
+      sink.end();
+    });
+    entry.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      sink.push(chunk);
+    });
+  }
+}
+
+export { readLayerIndex, type LayerIndex, type LayerEntry } from './layer-index.js';

@@ -1,0 +1,23 @@
+import { createReadStream, readFileSync } from 'node:fs';
+import { rm, mkdir } from 'node:fs/promises';
+import { extractLayer } from '/work/main/packages/image/src/layer-extract.ts';
+import { composeRootfs } from '/work/main/packages/image/src/compose.ts';
+import { DEFAULT_LIMITS } from '/work/main/packages/image/src/limits.ts';
+const layers: Array<{ file: string; diffID: string }> = JSON.parse(readFileSync(process.argv[2] ?? '/tmp/lbench/layers.json', 'utf8'));
+const work = process.argv[3] ?? '/tmp/lbench/work';
+const conc = Number(process.env.CONC ?? 16);
+await rm(work, { recursive: true, force: true });
+await mkdir(work, { recursive: true });
+const t0 = performance.now();
+const parallel = process.env.PAR === '1';
+const extractOne = async (l: { file: string; diffID: string; compression?: string }, i: number) => {
+  const dir = `${work}/layer${i}`;
+  const index = await extractLayer(createReadStream(l.file, { highWaterMark: 256 * 1024 }), { compression: (l.compression ?? 'gzip') as 'gzip', diffID: l.diffID, dir, limits: DEFAULT_LIMITS, concurrency: conc });
+  return { dir, index };
+};
+const stored = parallel ? await Promise.all(layers.map(extractOne)) : [];
+if (!parallel) for (const [i, l] of layers.entries()) stored.push(await extractOne(l, i));
+const t1 = performance.now();
+const res = await composeRootfs(stored, `${work}/rootfs`, { concurrency: conc });
+const t2 = performance.now();
+console.log(JSON.stringify({ extractMs: Math.round(t1 - t0), composeMs: Math.round(t2 - t1), totalMs: Math.round(t2 - t0), files: res.files, dirs: res.dirs, rss: Math.round(process.memoryUsage().rss / 1048576) }));

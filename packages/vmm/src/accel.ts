@@ -1,0 +1,82 @@
+/**
+ * Choosing the accelerator. `auto` uses KVM only when a guest really boots under it: on some hosts
+ * /dev/kvm opens but guests hang or QEMU aborts, so a tiny guest is booted with a time limit. The
+ * verdict is cached per host boot and QEMU binary.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Accelerator, Backend, MachineConfig } from './backend.js';
+import { AcceleratorError } from './errors.js';
+import { PROBE_ARG, PROBE_MARK } from './guest-init.js';
+import { kernelCmdline } from './qemu.js';
+
+/** What the caller may ask for. */
+export type AccelRequest = 'auto' | Accelerator;
+
+export interface AccelOptions {
+  backend: Backend;
+  kernel: string;
+  initrd: string;
+  /** Directory for the cached verdict (`accel-probe.json`). */
+  cacheDir: string;
+  /** Time limit of the probe boot (default 10 s). */
+  probeTimeoutMs?: number;
+}
+
+/** Resolves `auto` to `kvm` or `tcg`; `kvm` fails clearly when /dev/kvm cannot be opened. */
+export async function chooseAccelerator(request: AccelRequest | undefined, opts: AccelOptions): Promise<Accelerator> {
+  const req = request ?? 'auto';
+  if (req !== 'auto' && req !== 'kvm' && req !== 'tcg') {
+    throw new AcceleratorError(`accelerator "${String(req)}" is not known: use auto, kvm or tcg`);
+  }
+  if (req === 'tcg') return 'tcg';
+  const kvmOpens = await access('/dev/kvm', constants.R_OK | constants.W_OK).then(() => true, () => false);
+  if (req === 'kvm') {
+    if (!kvmOpens) throw new AcceleratorError('accelerator kvm was asked for but /dev/kvm cannot be opened: use --accel tcg, or give this user access to /dev/kvm');
+    return 'kvm';
+  }
+  if (!kvmOpens) return 'tcg';
+  return (await kvmWorks(opts)) ? 'kvm' : 'tcg';
+}
+
+async function kvmWorks(opts: AccelOptions): Promise<boolean> {
+  const file = join(opts.cacheDir, 'accel-probe.json');
+  const key = await hostKey(opts.backend.name);
+  const cached = await readFile(file, 'utf8').then((t) => JSON.parse(t) as { key?: string; kvm?: boolean }, () => undefined);
+  if (cached?.key === key && typeof cached.kvm === 'boolean') return cached.kvm;
+  const kvm = await probeBoot(opts, 'kvm');
+  await mkdir(opts.cacheDir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify({ key, kvm, at: new Date().toISOString() }) + '\n');
+  await rename(tmp, file);
+  return kvm;
+}
+
+/**
+ * Boots the kernel and initramfs with `bbox.probe` (the guest powers off as soon as /init runs).
+ * True when it did so within the time limit. Also the bare-boot baseline of the benchmark.
+ */
+export async function probeBoot(opts: AccelOptions, accel: Accelerator): Promise<boolean> {
+  const config: MachineConfig = {
+    kernel: opts.kernel,
+    initrd: opts.initrd,
+    cmdline: kernelCmdline(accel, [PROBE_ARG]),
+    accel,
+    cpus: 1,
+    memoryMiB: 256,
+    channels: [],
+  };
+  const machine = await opts.backend.start(config).catch(() => undefined);
+  if (!machine) return false;
+  let output = '';
+  machine.console.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => void machine.kill(), opts.probeTimeoutMs ?? 10_000);
+  const exit = await machine.wait().finally(() => clearTimeout(timer));
+  return exit.code === 0 && output.includes(PROBE_MARK);
+}
+
+async function hostKey(backend: string): Promise<string> {
+  const bootId = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim(), () => 'unknown');
+  return `${backend}:${bootId}`;
+}

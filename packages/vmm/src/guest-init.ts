@@ -1,0 +1,148 @@
+/**
+ * The guest side: the /init script of the initramfs (busybox sh) and the per-VM spec file it reads.
+ *
+ * Channels, each a virtio-serial port named so the guest finds it whatever the device order:
+ * `bbox.stdout` and `bbox.stderr` carry the program's output, `bbox.status` carries `started`,
+ * `exit N` or `fail REASON` lines; kernel and init messages stay on the serial console (ttyS0).
+ */
+import type { VmSpec } from './spec.js';
+
+/** Names of the virtio-serial ports, shared by host and guest. */
+export const PORTS = { stdout: 'bbox.stdout', stderr: 'bbox.stderr', status: 'bbox.status' } as const;
+
+/** Kernel command line word that makes /init power off at once (accelerator probe, boot benchmark). */
+export const PROBE_ARG = 'bbox.probe';
+/** What /init prints on the console in probe mode. */
+export const PROBE_MARK = 'bbox-probe-ok';
+
+/** Path of busybox inside the initramfs, reachable from inside the image root as /proc/1/root/bin/busybox. */
+const BB = '/proc/1/root/bin/busybox';
+
+/**
+ * Runs inside the image root (as root) before the command: enters the working directory, finds
+ * argv[0] in the image's PATH (busybox's shell would otherwise prefer its own applets over the
+ * image's programs), then drops to the user's uid/gid.
+ */
+const EXEC_SCRIPT = `wd=$1 uid=$2 gid=$3
+shift 3
+if ! cd "$wd" 2>/dev/null; then ${BB} mkdir -p "$wd" && cd "$wd" || { echo "bbox: cannot use working directory $wd" >&2; exit 126; }; fi
+unset OLDPWD SHLVL
+cmd=$1
+shift
+case $cmd in
+*/*) ;;
+*) found=
+  IFS=:
+  for d in $PATH; do if [ -f "$d/$cmd" ] && [ -x "$d/$cmd" ]; then found=$d/$cmd; break; fi; done
+  unset IFS
+  [ -n "$found" ] || { echo "bbox: $cmd: not found in PATH ($PATH)" >&2; exit 127; }
+  cmd=$found ;;
+esac
+[ "$uid" = 0 ] && [ "$gid" = 0 ] && exec "$cmd" "$@"
+exec ${BB} nsenter -F -S "$uid" -G "$gid" -- "$cmd" "$@"
+`;
+
+/** The initramfs /init. Bump INIT_VERSION when it changes so cached initramfs images are rebuilt. */
+export const INIT_VERSION = 2;
+export const INIT_SCRIPT = `#!/bin/sh
+# bbox guest init v${INIT_VERSION}: mount the root disk, run the command, report its exit status, power off.
+PATH=/bin
+export PATH
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+case " $(cat /proc/cmdline) " in *" ${PROBE_ARG} "*) echo ${PROBE_MARK}; poweroff -f ;; esac
+
+status_port=
+fail() {
+  echo "bbox-init: $*" >/dev/console
+  [ -n "$status_port" ] && echo "fail $*" >"$status_port"
+  poweroff -f
+}
+# Devices appear asynchronously after their driver loads: poll for up to 10 s.
+wait_for() {
+  i=0
+  while [ ! -e "$1" ]; do
+    i=$((i + 1))
+    [ $i -gt 1000 ] && return 1
+    usleep 10000
+  done
+}
+port() {
+  for p in /sys/class/virtio-ports/*; do
+    [ "$(cat "$p/name" 2>/dev/null)" = "$1" ] && { echo "/dev/\${p##*/}"; return 0; }
+  done
+  return 1
+}
+load() {
+  while read -r m; do insmod "/lib/modules/$m" || fail "cannot load kernel module $m"; done <"$1"
+}
+
+BBOX_NET=0
+BBOX_HOSTNAME=bbox
+BBOX_EXEC='${EXEC_SCRIPT.replace(/'/g, `'\\''`)}'
+. /bbox/spec
+load /lib/modules/load.list
+[ "$BBOX_NET" = 1 ] && load /lib/modules/load-net.list
+
+i=0
+until status_port=$(port ${PORTS.status}) && wait_for "$status_port"; do
+  i=$((i + 1))
+  [ $i -gt 1000 ] && fail "no status channel (virtio-serial port ${PORTS.status})"
+  usleep 10000
+done
+out=$(port ${PORTS.stdout}) && err=$(port ${PORTS.stderr}) && wait_for "$out" && wait_for "$err" || fail "no output channels"
+wait_for /dev/vda || fail "no root disk (/dev/vda)"
+mount -t ext4 /dev/vda /newroot || fail "cannot mount the root disk /dev/vda"
+for d in proc sys dev; do [ -d /newroot/$d ] || mkdir -p /newroot/$d; done
+mount -t proc proc /newroot/proc && mount -t sysfs sysfs /newroot/sys && mount -t devtmpfs devtmpfs /newroot/dev || fail "cannot mount /proc, /sys and /dev in the root"
+mkdir -p /newroot/dev/pts /newroot/dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
+mount -t tmpfs -o mode=1777 shm /newroot/dev/shm
+ln -s /proc/self/fd /newroot/dev/fd
+ln -s /proc/self/fd/0 /newroot/dev/stdin
+ln -s /proc/self/fd/1 /newroot/dev/stdout
+ln -s /proc/self/fd/2 /newroot/dev/stderr
+hostname "$BBOX_HOSTNAME"
+ip link set lo up
+if [ "$BBOX_NET" = 1 ]; then
+  wait_for /sys/class/net/eth0 || fail "no network device"
+  ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 || fail "cannot configure eth0"
+  if [ -d /newroot/etc ] && [ ! -L /newroot/etc ]; then rm -f /newroot/etc/resolv.conf; echo "nameserver 10.0.2.3" >/newroot/etc/resolv.conf; fi
+fi
+
+echo started >"$status_port"
+chroot /newroot ${BB} env -i -- "$@" </dev/null >"$out" 2>"$err"
+echo "exit $?" >"$status_port"
+poweroff -f
+`;
+
+/** What the per-VM spec needs beyond the VmSpec. */
+export interface GuestOptions {
+  hostname?: string;
+  network?: boolean;
+}
+
+/** The per-VM `/bbox/spec` file that /init sources: shell assignments and the `set --` line for env + exec. */
+export function specScript(spec: VmSpec, opts: GuestOptions = {}): string {
+  const lines = [
+    `BBOX_NET=${opts.network ? 1 : 0}`,
+    `BBOX_HOSTNAME=${shellQuote(opts.hostname ?? 'bbox')}`,
+    // env -i takes the KEY=value words, then runs the exec script inside the root.
+    `set -- ${[...spec.env, BB, 'sh', '-c'].map(shellQuote).join(' ')} "$BBOX_EXEC" bbox-exec ${[
+      spec.workingDir,
+      String(spec.uid),
+      String(spec.gid),
+      ...spec.argv,
+    ]
+      .map(shellQuote)
+      .join(' ')}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** Single-quotes a word for sh. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

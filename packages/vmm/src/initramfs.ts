@@ -1,0 +1,129 @@
+/**
+ * The initramfs: busybox-static, the kernel modules the guest needs and /init, built once per kernel
+ * (keyed by the digests of everything in it) and cached. Each VM appends a tiny second archive
+ * holding its own /bbox/spec (the kernel unpacks concatenated archives in order).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { buildCpio, type CpioEntry } from './cpio.js';
+import { HostToolError, KernelModuleError } from './errors.js';
+import { INIT_SCRIPT, INIT_VERSION, specScript, type GuestOptions } from './guest-init.js';
+import { kernelDigest, type KernelFiles } from './kernel.js';
+import { moduleName, readModuleElf, resolveModules, type KernelModule } from './modules.js';
+import type { VmSpec } from './spec.js';
+
+/** Drivers the guest always needs: the virtio-mmio transport, the root disk, the serial channels, ext4. */
+export const BASE_MODULES = ['virtio_mmio', 'virtio_blk', 'virtio_console', 'ext4'];
+/** Drivers loaded only for `network: true`. */
+export const NET_MODULES = ['virtio_net'];
+
+export interface InitramfsOptions {
+  kernel: KernelFiles;
+  /** Directory of the cached images (an `initramfs/` subdirectory is used). */
+  cacheDir: string;
+  /** busybox binary; must be statically linked (Debian busybox-static). Default /bin/busybox. */
+  busybox?: string;
+}
+
+/** A cached initramfs. */
+export interface Initramfs {
+  path: string;
+  /** sha256 of the kernel file. */
+  kernelDigest: string;
+}
+
+const memo = new Map<string, Promise<Initramfs>>();
+
+/** Returns the cached initramfs for this kernel, building it when missing. */
+export function ensureInitramfs(opts: InitramfsOptions): Promise<Initramfs> {
+  const memoKey = `${opts.kernel.kernel}\0${opts.kernel.modulesDir ?? ''}\0${opts.busybox ?? ''}\0${opts.cacheDir}`;
+  let p = memo.get(memoKey);
+  if (!p) {
+    p = buildOrReuse(opts);
+    memo.set(memoKey, p);
+    p.catch(() => memo.delete(memoKey));
+  }
+  return p;
+}
+
+async function buildOrReuse(opts: InitramfsOptions): Promise<Initramfs> {
+  const busyboxPath = opts.busybox ?? '/bin/busybox';
+  const busybox = await readFile(busyboxPath).catch((e: NodeJS.ErrnoException) => {
+    throw new HostToolError(`busybox not found at ${busyboxPath}: install the Debian package busybox-static`, { cause: e });
+  });
+  if (hasInterpreter(busybox)) {
+    throw new HostToolError(`${busyboxPath} is dynamically linked and cannot run in the guest: install the Debian package busybox-static`);
+  }
+  const digest = await kernelDigest(opts.kernel.kernel);
+  const base = opts.kernel.modulesDir ? await resolveModules(opts.kernel.modulesDir, BASE_MODULES) : [];
+  const net = opts.kernel.modulesDir ? await resolveModules(opts.kernel.modulesDir, [...BASE_MODULES, ...NET_MODULES]) : [];
+  const netOnly = net.filter((m) => !base.some((b) => b.name === m.name));
+  const modules = await loadModules([...base, ...netOnly], opts.kernel.confinedTo);
+
+  const key = createHash('sha256');
+  key.update(`init v${INIT_VERSION}\0${INIT_SCRIPT}\0${digest}\0`).update(busybox);
+  for (const m of modules) key.update(`${m.name}\0`).update(m.data);
+  const dir = join(opts.cacheDir, 'initramfs');
+  const path = join(dir, `${key.digest('hex').slice(0, 32)}.cpio`);
+  if (await stat(path).then((s) => s.isFile(), () => false)) return { path, kernelDigest: digest };
+
+  const archive = buildCpio(entries(busybox, modules, base.map((m) => m.name), netOnly.map((m) => m.name)));
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  try {
+    await writeFile(tmp, archive, { mode: 0o644 });
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return { path, kernelDigest: digest };
+}
+
+/** The per-VM archive appended to the cached initramfs: /bbox/spec. */
+export function specArchive(spec: VmSpec, opts: GuestOptions = {}): Buffer {
+  return buildCpio([
+    { type: 'dir', path: 'bbox', mode: 0o700 },
+    { type: 'file', path: 'bbox/spec', data: Buffer.from(specScript(spec, opts)), mode: 0o600 },
+  ]);
+}
+
+function entries(busybox: Buffer, modules: { name: string; data: Buffer }[], base: string[], net: string[]): CpioEntry[] {
+  const list: CpioEntry[] = [
+    ...['bin', 'dev', 'proc', 'sys', 'newroot', 'lib', 'lib/modules'].map((path): CpioEntry => ({ type: 'dir', path })),
+    { type: 'chardev', path: 'dev/console', major: 5, minor: 1 },
+    { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
+    { type: 'symlink', path: 'bin/sh', target: 'busybox' },
+    { type: 'file', path: 'init', data: Buffer.from(INIT_SCRIPT), mode: 0o755 },
+    { type: 'file', path: 'lib/modules/load.list', data: Buffer.from(base.map((n) => `${n}.ko\n`).join('')) },
+    { type: 'file', path: 'lib/modules/load-net.list', data: Buffer.from(net.map((n) => `${n}.ko\n`).join('')) },
+  ];
+  for (const m of modules) list.push({ type: 'file', path: `lib/modules/${m.name}.ko`, data: m.data });
+  return list;
+}
+
+async function loadModules(mods: KernelModule[], confinedTo: string | undefined): Promise<{ name: string; data: Buffer }[]> {
+  return Promise.all(
+    mods.map(async (m) => {
+      if (confinedTo) {
+        // A kernel image is untrusted content: its module files must not lead outside it.
+        const real = await realpath(m.path);
+        if (!real.startsWith(confinedTo + sep)) throw new KernelModuleError(`kernel module ${m.path} resolves outside the kernel image (${real}): refusing it`);
+      }
+      return { name: moduleName(m.path), data: await readModuleElf(m.path) };
+    }),
+  );
+}
+
+/** True when the ELF has a PT_INTERP program header, i.e. is dynamically linked. */
+function hasInterpreter(elf: Buffer): boolean {
+  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return false;
+  const phoff = Number(elf.readBigUInt64LE(0x20));
+  const phentsize = elf.readUInt16LE(0x36);
+  const phnum = elf.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (at + 4 <= elf.length && elf.readUInt32LE(at) === 3) return true;
+  }
+  return false;
+}

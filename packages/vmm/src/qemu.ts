@@ -1,0 +1,98 @@
+/** The QEMU `-M microvm` backend: virtio-mmio devices only, no firmware, no PCI. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Backend, Machine, MachineConfig, MachineExit } from './backend.js';
+import { toolError } from './host-tool.js';
+
+export interface QemuBackendOptions {
+  /** The QEMU binary (default `qemu-system-x86_64` from PATH). */
+  binary?: string;
+}
+
+/** Starts guests with `qemu-system-x86_64 -M microvm`. */
+export class QemuBackend implements Backend {
+  readonly name = 'qemu-microvm';
+  readonly binary: string;
+
+  constructor(opts: QemuBackendOptions = {}) {
+    this.binary = opts.binary ?? 'qemu-system-x86_64';
+  }
+
+  start(config: MachineConfig): Promise<Machine> {
+    const child = spawn(this.binary, qemuArgs(config), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 64 << 10) stderr += d.toString();
+    });
+    const exited = new Promise<MachineExit>((resolve, reject) => {
+      child.on('error', (e: NodeJS.ErrnoException) => reject(toolError(this.binary, e)));
+      child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+    });
+    return new Promise((resolve, reject) => {
+      child.once('error', (e: NodeJS.ErrnoException) => reject(toolError(this.binary, e)));
+      child.once('spawn', () =>
+        resolve({
+          console: child.stdout,
+          wait: () => exited,
+          kill: () => {
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+            return exited;
+          },
+        }),
+      );
+    });
+  }
+}
+
+/** The QEMU command line for `config`. */
+export function qemuArgs(c: MachineConfig): string[] {
+  // Without kvmclock (TCG) the kernel needs the legacy PIT/PIC to calibrate its timers.
+  const machine = c.accel === 'kvm' ? 'microvm,accel=kvm' : 'microvm,accel=tcg,pit=on,pic=on,rtc=on';
+  const args = [
+    '-M', machine,
+    '-cpu', c.accel === 'kvm' ? 'host' : 'max',
+    '-smp', String(c.cpus),
+    '-m', String(c.memoryMiB),
+    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
+    '-serial', 'stdio',
+    '-kernel', c.kernel,
+    '-initrd', c.initrd,
+    '-append', c.cmdline,
+  ];
+  if (c.rootDisk) {
+    // cache=unsafe: the disk is a throwaway overlay, nothing needs to survive a host crash.
+    args.push('-drive', `id=root,file=${escapeOpt(c.rootDisk.path)},format=${c.rootDisk.format},if=none,cache=unsafe`);
+    args.push('-device', 'virtio-blk-device,drive=root');
+  }
+  if (c.channels.length) {
+    args.push('-device', 'virtio-serial-device');
+    c.channels.forEach((ch, i) => {
+      args.push('-chardev', `socket,id=ch${i},path=${escapeOpt(ch.socketPath)}`);
+      args.push('-device', `virtserialport,chardev=ch${i},name=${ch.name}`);
+    });
+  }
+  if (c.network) args.push('-netdev', 'user,id=net0', '-device', 'virtio-net-device,netdev=net0');
+  return args;
+}
+
+/** Kernel command line words for `accel`. */
+export function kernelCmdline(accel: MachineConfig['accel'], extra: string[] = []): string {
+  const words = ['console=ttyS0', 'reboot=t', 'panic=-1', 'quiet'];
+  // Under TCG the PIT calibration of the TSC is unreliable on a busy host: give the frequency.
+  if (accel === 'tcg') words.push(`tsc_early_khz=${hostTscKhz()}`, 'tsc=reliable');
+  return [...words, ...extra].join(' ');
+}
+
+let tscKhz: number | undefined;
+function hostTscKhz(): number {
+  if (tscKhz === undefined) {
+    const mhz = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+    tscKhz = mhz ? Math.round(Number(mhz) * 1000) : 2_000_000;
+  }
+  return tscKhz;
+}
+
+/** QEMU option values escape a comma by doubling it. */
+function escapeOpt(v: string): string {
+  return v.replace(/,/g, ',,');
+}

@@ -1,0 +1,179 @@
+/**
+ * `runVm`: boot an image's rootfs in a microVM, run its command, stream its output, return its
+ * exit code. Per-VM files (overlay, initrd, sockets) live in one directory removed when the VM ends,
+ * whatever the reason (exit, failure, timeout, abort).
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFile, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { ImageConfig } from 'oci-client-lite';
+import { chooseAccelerator, type AccelRequest } from './accel.js';
+import type { Accelerator, Backend, Machine, MachineExit } from './backend.js';
+import { HostChannels } from './channels.js';
+import { createOverlay, ensureRootDisk } from './disk.js';
+import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from './errors.js';
+import { ensureInitramfs, specArchive } from './initramfs.js';
+import { findKernel, type KernelFiles, type KernelOptions } from './kernel.js';
+import { defaultVmCacheDir } from './paths.js';
+import { kernelCmdline, QemuBackend } from './qemu.js';
+import { buildVmSpec, type VmSpec, type VmSpecOverrides } from './spec.js';
+
+/** Options of {@link runVm}. */
+export interface RunVmOptions extends VmSpecOverrides {
+  /** The image's rootfs directory (read only: never written). */
+  rootfsPath: string;
+  /** The image's manifest digest. */
+  digest: string;
+  config: ImageConfig;
+  /** Where the per-digest ext4 image lives (built when missing). */
+  diskPath: string;
+  /** Directory for per-VM files (a `vm-*` subdirectory per run, removed at the end). */
+  workDir: string;
+  /** Kernel choice (default: discovery, see docs/vm.md). */
+  kernel?: KernelOptions;
+  /** `auto` (default), `kvm` or `tcg`. */
+  accel?: AccelRequest;
+  /** Where the initramfs and accelerator verdict are cached (default `$XDG_CACHE_HOME/broodbox/vm`). */
+  cacheDir?: string;
+  /** Program stdout (default the process's). Not ended. */
+  stdout?: Writable;
+  /** Program stderr (default the process's). Not ended. */
+  stderr?: Writable;
+  /** Stops the VM (e.g. on Ctrl-C); the run then rejects with VmAbortedError. */
+  signal?: AbortSignal;
+  /** User-mode networking. */
+  network?: boolean;
+  hostname?: string;
+  /** Each line of the guest console (kernel and init messages). */
+  onConsole?: (line: string) => void;
+  backend?: Backend;
+  /** busybox-static binary for the initramfs (default /bin/busybox). */
+  busybox?: string;
+}
+
+/** What a finished run reports. */
+export interface RunVmResult {
+  /** The command's exit status in the guest (128+N when killed by signal N). */
+  exitCode: number;
+  accel: Accelerator;
+  spec: VmSpec;
+  /** Whether this run built the root disk. */
+  diskBuilt: boolean;
+  /** From start of the machine to its power-off. */
+  machineMs: number;
+}
+
+/** The kernel, initramfs and accelerator a run would use; also what a bare-boot benchmark needs. */
+export interface PreparedBoot {
+  kernel: KernelFiles;
+  initramfs: string;
+  accel: Accelerator;
+  backend: Backend;
+  cacheDir: string;
+}
+
+const CONSOLE_TAIL = 25;
+/** Unix socket paths are limited to 107 bytes. */
+const MAX_SOCKET_DIR = 90;
+
+/** Finds the kernel, builds or reuses the initramfs and picks the accelerator. */
+export async function prepareBoot(opts: Pick<RunVmOptions, 'kernel' | 'accel' | 'cacheDir' | 'backend' | 'busybox'> = {}): Promise<PreparedBoot> {
+  const cacheDir = opts.cacheDir ?? defaultVmCacheDir();
+  const backend = opts.backend ?? new QemuBackend();
+  const kernel = await findKernel(opts.kernel);
+  const initramfs = await ensureInitramfs({ kernel, cacheDir, busybox: opts.busybox });
+  const accel = await chooseAccelerator(opts.accel, { backend, kernel: kernel.kernel, initrd: initramfs.path, cacheDir });
+  return { kernel, initramfs: initramfs.path, accel, backend, cacheDir };
+}
+
+/** Boots the image and runs its command (or the one given); resolves with the command's exit code. */
+export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
+  opts.signal?.throwIfAborted();
+  const spec = await buildVmSpec(opts.config, opts, opts.rootfsPath);
+  const boot = await prepareBoot(opts);
+  const disk = await ensureRootDisk(opts.rootfsPath, opts.diskPath, { signal: opts.signal });
+
+  await mkdir(opts.workDir, { recursive: true });
+  const vmDir = await mkdtemp(join(opts.workDir, 'vm-'));
+  const sockDir = vmDir.length <= MAX_SOCKET_DIR ? vmDir : await mkdtemp(join(tmpdir(), 'bbox-'));
+  let channels: HostChannels | undefined;
+  try {
+    const overlay = join(vmDir, 'root.qcow2');
+    const initrd = join(vmDir, 'initrd.cpio');
+    await createOverlay(disk.path, overlay);
+    await copyFile(boot.initramfs, initrd);
+    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname: opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}` }));
+    channels = await HostChannels.open(sockDir, opts.stdout ?? process.stdout, opts.stderr ?? process.stderr);
+    const started = Date.now();
+    const machine = await boot.backend.start({
+      kernel: boot.kernel.kernel,
+      initrd,
+      cmdline: kernelCmdline(boot.accel),
+      accel: boot.accel,
+      cpus: spec.cpus,
+      memoryMiB: spec.memoryMiB,
+      rootDisk: { path: overlay, format: 'qcow2' },
+      channels: channels.specs(),
+      network: opts.network,
+    });
+    const exitCode = await supervise(machine, channels, spec, opts);
+    return { exitCode, accel: boot.accel, spec, diskBuilt: disk.built, machineMs: Date.now() - started };
+  } finally {
+    await channels?.close();
+    await rm(vmDir, { recursive: true, force: true });
+    if (sockDir !== vmDir) await rm(sockDir, { recursive: true, force: true });
+  }
+}
+
+/** Waits for the machine, enforcing timeout and abort, and turns what happened into an exit code or an error. */
+async function supervise(machine: Machine, channels: HostChannels, spec: VmSpec, opts: RunVmOptions): Promise<number> {
+  const tail: string[] = [];
+  watchConsole(machine, tail, opts.onConsole);
+  let stopReason: 'timeout' | 'abort' | undefined;
+  const stop = (why: 'timeout' | 'abort') => {
+    stopReason ??= why;
+    void machine.kill();
+  };
+  const timer = spec.timeoutMs !== undefined ? setTimeout(() => stop('timeout'), spec.timeoutMs) : undefined;
+  const onAbort = () => stop('abort');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let exit: MachineExit;
+  try {
+    exit = await machine.wait();
+    await channels.drain();
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  if (stopReason === 'timeout') throw new VmTimeoutError(spec.timeoutMs as number);
+  if (stopReason === 'abort') throw new VmAbortedError({ cause: opts.signal?.reason });
+  const status = channels.status;
+  if (status.exitCode !== undefined) return status.exitCode;
+  const lines = [...tail, ...exit.stderr.trim().split('\n').filter(Boolean).map((l) => `qemu: ${l}`)];
+  const why = status.failure ?? `the monitor exited (${exit.signal ?? `code ${exit.code}`})`;
+  if (status.started) throw new VmCrashedError(why, lines);
+  throw new VmBootError(why, lines);
+}
+
+function watchConsole(machine: Machine, tail: string[], onLine?: (line: string) => void): void {
+  let buf = '';
+  const push = (line: string) => {
+    const clean = line.replace(/\r$/, '');
+    tail.push(clean);
+    if (tail.length > CONSOLE_TAIL) tail.shift();
+    onLine?.(clean);
+  };
+  machine.console.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  machine.console.on('end', () => {
+    if (buf) push(buf);
+  });
+}

@@ -1,0 +1,126 @@
+// Real QEMU microVMs (TCG is fine) booting a real Debian cloud kernel and a busybox rootfs.
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { ImageConfig } from 'oci-client-lite';
+import { KernelNotFoundError, runVm, VmAbortedError, VmBootError, VmTimeoutError, type RunVmOptions } from '../src/index.js';
+import { kernelDir, makeBusyboxRootfs } from './guest-kernel.js';
+
+const kernels = kernelDir();
+const base = t.testdir({ work: {}, cache: {}, disks: {} });
+const rootfs = makeBusyboxRootfs(join(base, 'rootfs'));
+const diskPath = join(base, 'disks', 'busybox.ext4');
+const config: ImageConfig = {
+  rootfs: { type: 'layers', diff_ids: [] },
+  config: { Env: ['IMAGE_VAR=from-image', 'SHARED=image'], Cmd: ['echo', 'default command'], WorkingDir: '/srv' },
+};
+
+/** Starts a run with the shared image and captures the program's stdout and stderr. */
+function run(extra: Partial<RunVmOptions> = {}) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const got = { out: '', err: '' };
+  out.on('data', (d: Buffer) => (got.out += d.toString()));
+  err.on('data', (d: Buffer) => (got.err += d.toString()));
+  const result = runVm({
+    rootfsPath: rootfs,
+    digest: 'sha256:' + '0'.repeat(64),
+    config,
+    diskPath,
+    workDir: join(base, 'work'),
+    cacheDir: join(base, 'cache'),
+    kernel: { kernelDirs: [kernels], searchHost: false },
+    stdout: out,
+    stderr: err,
+    ...extra,
+  });
+  return { got, result };
+}
+
+const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+t.test('the image command runs; its stdout and stderr arrive apart from kernel messages', async (t) => {
+  const console: string[] = [];
+  const { got, result } = run({ onConsole: (l) => console.push(l) });
+  const r = await result;
+  t.equal(r.exitCode, 0);
+  t.equal(got.out, 'default command\n', 'stdout holds exactly the program output');
+  t.equal(got.err, '');
+  t.ok(r.diskBuilt, 'the first run builds the root disk');
+  t.notMatch(got.out, /Linux|kernel|bbox-init/i);
+
+  const two = run({ cmd: ['sh', '-c', 'echo to-out; echo to-err >&2; exit 7'] });
+  const r2 = await two.result;
+  t.equal(r2.exitCode, 7, 'the guest exit status is the result');
+  t.equal(two.got.out, 'to-out\n');
+  t.equal(two.got.err, 'to-err\n');
+  t.notOk(r2.diskBuilt, 'the second run reuses the disk');
+});
+
+t.test('env, working dir and user apply in the guest', async (t) => {
+  const { got, result } = run({
+    cmd: ['sh', '-c', 'echo "$IMAGE_VAR $SHARED $EXTRA"; pwd; id -u; id -g; echo "$HOME"'],
+    env: { SHARED: 'override', EXTRA: 'x y' },
+    workingDir: '/tmp/newdir',
+    user: 'app:staff',
+  });
+  t.equal((await result).exitCode, 0, got.err);
+  t.equal(got.out, 'from-image override x y\n/tmp/newdir\n1000\n50\n/home/app\n');
+});
+
+t.test('a guest write changes neither the base disk, the rootfs, nor the next run', async (t) => {
+  const before = sha256(diskPath);
+  const { got, result } = run({ cmd: ['sh', '-c', 'echo changed > /srv/data.txt; touch /srv/new; cat /srv/data.txt'] });
+  t.equal((await result).exitCode, 0);
+  t.equal(got.out, 'changed\n', 'the guest saw its own write');
+  t.equal(sha256(diskPath), before, 'base disk unchanged');
+  t.equal(readFileSync(join(rootfs, 'srv/data.txt'), 'utf8'), 'original\n', 'rootfs unchanged');
+  const next = run({ cmd: ['sh', '-c', 'cat /srv/data.txt; ls /srv'] });
+  t.equal((await next.result).exitCode, 0);
+  t.equal(next.got.out, 'original\ndata.txt\n', 'the next run starts from the image again');
+});
+
+t.test('timeout and abort stop the VM and remove its files', async (t) => {
+  const work = join(base, 'work');
+  const timed = run({ cmd: ['sleep', '600'], timeoutSeconds: 1 });
+  await t.rejects(timed.result, VmTimeoutError);
+  t.same(readdirSync(work), [], 'no per-VM files left after a timeout');
+
+  const ac = new AbortController();
+  const aborted = run({ cmd: ['sh', '-c', 'echo up; sleep 600'], signal: ac.signal });
+  // Abort once the guest program has produced output, i.e. it really runs.
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (aborted.got.out.includes('up')) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 50);
+  });
+  ac.abort();
+  await t.rejects(aborted.result, VmAbortedError);
+  t.same(readdirSync(work), [], 'no per-VM files left after an abort');
+});
+
+t.test('a VM that cannot boot reports its last console lines', async (t) => {
+  const bad = join(base, 'disks', 'not-ext4.img');
+  writeFileSync(bad, Buffer.alloc(1 << 20));
+  const { result } = run({ diskPath: bad, cmd: ['true'] });
+  const err = await result.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.type(err, VmBootError);
+  t.match((err as VmBootError).message, /cannot mount the root disk/);
+  t.match((err as VmBootError).consoleTail.join('\n'), /bbox-init: cannot mount/);
+  t.same(readdirSync(join(base, 'work')), []);
+});
+
+t.test('a missing kernel gives the clear error before anything starts', async (t) => {
+  const empty = t.testdir();
+  const { result } = run({ kernel: { kernelDirs: [empty], searchHost: false } });
+  await t.rejects(result, KernelNotFoundError);
+  await t.rejects(run({ kernel: { kernelDirs: [empty], searchHost: false } }).result, { code: 'VM_KERNEL_NOT_FOUND', message: /fetch-kernel\.sh/ });
+});

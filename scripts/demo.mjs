@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Drives the built `bbox` CLI against a loopback registry this script starts and stops itself.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImage, makeLayer, pushImage, startRegistry, startProxy } from '../packages/testkit/dist/index.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const bbox = join(root, 'packages/cli/bin/bbox.js');
+const work = mkdtempSync(join(tmpdir(), 'bbox-demo-'));
+const env = { ...process.env, BBOX_CACHE_DIR: join(work, 'cache'), XDG_CONFIG_HOME: join(work, 'config') };
+
+/** A small busybox userland: the static busybox binary and the applets the demo uses. */
+function baseLayer() {
+  const busybox = readFileSync('/bin/busybox');
+  const applets = ['sh', 'ls', 'cat', 'echo', 'uname', 'id', 'pwd', 'env', 'true', 'false', 'mount', 'poweroff'];
+  return makeLayer([
+    ...['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'home'].map((p) => ({ path: `${p}/`, type: 'dir', mode: p === 'tmp' ? 0o1777 : 0o755 })),
+    { path: 'bin/busybox', type: 'file', mode: 0o755, content: busybox },
+    ...applets.map((a) => ({ path: `bin/${a}`, type: 'symlink', linkname: 'busybox' })),
+    { path: 'etc/passwd', type: 'file', content: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/sh\n' },
+    { path: 'etc/group', type: 'file', content: 'root:x:0:\nnogroup:x:65534:\n' },
+  ]);
+}
+
+function appLayer(version) {
+  return makeLayer([
+    { path: 'app/', type: 'dir' },
+    { path: 'app/message', type: 'file', content: `hello from bbox demo v${version}\n` },
+  ]);
+}
+
+function image(version, base) {
+  return buildImage({
+    layers: [base, appLayer(version)],
+    config: { Cmd: ['/bin/cat', '/app/message'], Env: ['PATH=/bin'], WorkingDir: '/app' },
+  });
+}
+
+function step(title, args) {
+  console.log(`\n$ bbox ${args.join(' ')}    # ${title}`);
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [bbox, ...args], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  console.log(`  (exit ${r.status}, ${ms.toFixed(0)} ms)`);
+  if (r.status !== 0) throw new Error(`bbox ${args.join(' ')} failed with exit code ${r.status}`);
+}
+
+const registry = await startRegistry();
+// A counting proxy in front of the registry shows which steps touch the network.
+const proxy = await startProxy({ target: registry.url });
+try {
+  const base = baseLayer();
+  const ref = `${proxy.host}/demo/busybox:latest`;
+  await pushImage(registry.url, 'demo/busybox', image(1, base), { tag: 'latest' });
+  console.log(`registry ${registry.url} (through a counting proxy at ${proxy.url}) holds ${ref}`);
+
+  const requests = () => proxy.requests.length;
+  let before = requests();
+  step('cold pull: every layer fetched', ['pull', ref]);
+  console.log(`  registry requests: ${requests() - before}`);
+  before = requests();
+  step('warm pull: cache hit, no network', ['pull', ref]);
+  console.log(`  registry requests: ${requests() - before}`);
+  before = requests();
+  step('always: one HEAD, digest unchanged', ['pull', '--pull', 'always', ref]);
+  console.log(`  registry requests: ${requests() - before}`);
+
+  await pushImage(registry.url, 'demo/busybox', image(2, base), { tag: 'latest' });
+  console.log('\npushed v2 of the image: only its top layer differs');
+  before = requests();
+  step('always: new digest, only the new layer fetched', ['pull', '--pull', 'always', ref]);
+  console.log(`  registry requests: ${requests() - before}`);
+
+  step('the cache: two entries, the old one now an orphan', ['cache', 'list']);
+  step('gc: remove what no ref points at', ['cache', 'gc']);
+  step('after gc', ['cache', 'list']);
+  step('a command in a microVM booted from the image', ['run', '--pull', 'never', ref, '--', 'sh', '-c', 'cat /app/message; echo "kernel $(uname -r), user $(id -un), cwd $(pwd)"']);
+} finally {
+  await proxy.stop();
+  await registry.stop();
+  rmSync(work, { recursive: true, force: true });
+}
