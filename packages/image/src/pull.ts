@@ -11,7 +11,7 @@ import {
 import { Cache } from './cache.js';
 import { ImageNotCachedError } from './cache-errors.js';
 import { parsePullPolicy, formatPullPolicy } from './policy.js';
-import { LAYOUT_PREFIX, LayoutFetcher, formatLayoutReference, parseLayoutReference } from './layout-fetcher.js';
+import { LAYOUT_PREFIX, LAYOUT_REGISTRY, LayoutFetcher, formatLayoutReference, parseLayoutReference } from './layout-fetcher.js';
 import { RegistryFetcher } from './registry-fetcher.js';
 import { materialise, type MaterialiseStats } from './materialise.js';
 import { PinnedDigestMismatchError, PullError } from './pull-errors.js';
@@ -116,12 +116,20 @@ export async function pullWithFetcher(ref: string, options: PullOptions = {}): P
   const policy = typeof options.policy === 'string' ? parsePullPolicy(options.policy) : (options.policy ?? { kind: 'if-not-present' });
   const t = toTarget(ref, options);
   const pinned = pinnedDigest(t);
-  if (pinned && options.forceOnPinnedDigest !== false) return pullPinned(t, pinned, policy);
-  const got = await pullTag(t, policy);
+  // Without a tag there is nothing but the digest to go by, whatever forceOnPinnedDigest says.
+  if (pinned && (options.forceOnPinnedDigest !== false || !t.ref.tag)) return pullPinned(t, pinned, policy);
+  // Not forced: the tag decides under the policy (its cached mapping included), the pin only checks.
+  const got = await pullTag(pinned ? tagOnly(t) : t, policy);
   if (pinned && got.digest !== pinned && (await t.cache.get(pinned, { platform: t.platform }))?.digest !== got.digest) {
     throw new PinnedDigestMismatchError(t.refString, pinned, got.digest);
   }
   return got;
+}
+
+function tagOnly(t: Target): Target {
+  const ref: Reference = { registry: t.ref.registry, repository: t.ref.repository, ...(t.ref.tag ? { tag: t.ref.tag } : {}) };
+  const format = ref.registry === LAYOUT_REGISTRY ? formatLayoutReference : formatReference;
+  return { ...t, ref, refString: format(ref) };
 }
 
 function pinnedDigest(t: Target): string | undefined {
