@@ -7,6 +7,15 @@
 export * from './types.js';
 export { pullWithFetcher, type PullOptions, type PullResult, type PullStats } from './pull.js';
 export { Cache, type CacheOptions, type CacheListing, type PlatformLike } from './cache.js';
+export type { EntryInfo } from './cache-inventory.js';
+export type { CleanupReport, RemovedItem, SkippedItem } from './cleanup-report.js';
+export type { GcOptions } from './gc.js';
+export type { EvictOptions } from './evict.js';
+export type { PurgeOptions } from './purge.js';
+export type { RefRecord } from './ref-index.js';
+export type { EntryMeta, PublishMeta, EntryLayer } from './entry-meta.js';
+export type { LockOptions } from './lock.js';
+export { defaultCacheDir, LAYOUT_VERSION } from './cache-layout.js';
 export {
   CacheError,
   CacheCorruptError,

@@ -154,9 +154,7 @@ async function pullPinned(t: Target, digest: string, policy: PullPolicy): Promis
   const byDigest: Reference = { registry: t.ref.registry, repository: t.ref.repository, digest };
   const resolved = await t.fetcher.resolve(byDigest, { platform: t.platform, ...signalOf(t) });
   if (resolved.topDigest !== digest) throw new PinnedDigestMismatchError(t.refString, digest, resolved.topDigest);
-  const { rootfs, stats } = await materialise(t.cache, t.fetcher, resolved, materialiseOptions(t));
-  const refOfDigest = { ...byDigest };
-  await t.cache.recordRef(refOfDigest, { digest: resolved.digest, topDigest: resolved.topDigest, platform: t.platform });
+  const { rootfs, stats } = await materialiseAndRecord(t, resolved, byDigest);
   return result({ ...rootfs, ref: t.refString }, policy, { ...stats, network: true });
 }
 
@@ -216,9 +214,23 @@ async function refreshTag(t: Target, policy: PullPolicy): Promise<PullResult> {
 
 async function fetchTag(t: Target, policy: PullPolicy): Promise<PullResult> {
   const resolved: ResolvedImage = await t.fetcher.resolve(t.ref, { platform: t.platform, ...signalOf(t) });
-  const { rootfs, stats } = await materialise(t.cache, t.fetcher, resolved, materialiseOptions(t));
-  await t.cache.recordRef(t.ref, { digest: resolved.digest, topDigest: resolved.topDigest, platform: t.platform });
+  const { rootfs, stats } = await materialiseAndRecord(t, resolved, t.ref);
   return result({ ...rootfs, ref: t.refString }, policy, { ...stats, network: true });
+}
+
+/**
+ * Brings the image into the cache and records the ref. The entry is held from before it is
+ * published until its ref is recorded: in between no ref points at it and gc would take it.
+ */
+async function materialiseAndRecord(t: Target, resolved: ResolvedImage, ref: Reference) {
+  const release = await t.cache.hold(resolved.digest);
+  try {
+    const done = await materialise(t.cache, t.fetcher, resolved, materialiseOptions(t));
+    await t.cache.recordRef(ref, { digest: resolved.digest, topDigest: resolved.topDigest, platform: t.platform });
+    return done;
+  } finally {
+    await release();
+  }
 }
 
 function signalOf(t: Target): { signal?: AbortSignal } {
