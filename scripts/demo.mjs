@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Drives the built `bbox` CLI against a loopback registry this script starts and stops itself.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,13 +39,15 @@ function image(version, base) {
   });
 }
 
-function step(title, args) {
+/** Runs one bbox command; asynchronously, since the counting proxy lives in this process. */
+async function step(title, args) {
   console.log(`\n$ bbox ${args.join(' ')}    # ${title}`);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [bbox, ...args], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [bbox, ...args], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const [code] = await once(child, 'exit');
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`  (exit ${r.status}, ${ms.toFixed(0)} ms)`);
-  if (r.status !== 0) throw new Error(`bbox ${args.join(' ')} failed with exit code ${r.status}`);
+  console.log(`  (exit ${code}, ${ms.toFixed(0)} ms)`);
+  if (code !== 0) throw new Error(`bbox ${args.join(' ')} failed with exit code ${code}`);
 }
 
 const registry = await startRegistry();
@@ -58,25 +61,25 @@ try {
 
   const requests = () => proxy.requests.length;
   let before = requests();
-  step('cold pull: every layer fetched', ['pull', ref]);
+  await step('cold pull: every layer fetched', ['pull', ref]);
   console.log(`  registry requests: ${requests() - before}`);
   before = requests();
-  step('warm pull: cache hit, no network', ['pull', ref]);
+  await step('warm pull: cache hit, no network', ['pull', ref]);
   console.log(`  registry requests: ${requests() - before}`);
   before = requests();
-  step('always: one HEAD, digest unchanged', ['pull', '--pull', 'always', ref]);
+  await step('always: one HEAD, digest unchanged', ['pull', '--pull', 'always', ref]);
   console.log(`  registry requests: ${requests() - before}`);
 
   await pushImage(registry.url, 'demo/busybox', image(2, base), { tag: 'latest' });
   console.log('\npushed v2 of the image: only its top layer differs');
   before = requests();
-  step('always: new digest, only the new layer fetched', ['pull', '--pull', 'always', ref]);
+  await step('always: new digest, only the new layer fetched', ['pull', '--pull', 'always', ref]);
   console.log(`  registry requests: ${requests() - before}`);
 
-  step('the cache: two entries, the old one now an orphan', ['cache', 'list']);
-  step('gc: remove what no ref points at', ['cache', 'gc']);
-  step('after gc', ['cache', 'list']);
-  step('a command in a microVM booted from the image', ['run', '--pull', 'never', ref, '--', 'sh', '-c', 'cat /app/message; echo "kernel $(uname -r), user $(id -un), cwd $(pwd)"']);
+  await step('the cache: two entries, the old one now an orphan', ['cache', 'list']);
+  await step('gc: remove what no ref points at', ['cache', 'gc']);
+  await step('after gc', ['cache', 'list']);
+  await step('a command in a microVM booted from the image', ['run', '--pull', 'never', ref, '--', 'sh', '-c', 'cat /app/message; echo "kernel $(uname -r), user $(id -un), cwd $(pwd)"']);
 } finally {
   await proxy.stop();
   await registry.stop();

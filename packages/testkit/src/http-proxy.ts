@@ -164,7 +164,17 @@ function waitOrClose(ms: number | undefined, res: ServerResponse): Promise<void>
 async function write(res: ServerResponse, chunk: Buffer): Promise<boolean> {
   if (res.destroyed) return false;
   if (res.write(chunk)) return true;
-  await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  // Wait for whichever comes first and remove the other listener: `once()` from node:events would
+  // leave one behind per chunk on long downloads.
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
   return !res.destroyed;
 }
 
