@@ -7,7 +7,8 @@
 //   BENCH_ONLY=id,id  BENCH_SKIP=id,id      scenarios to run (ids: see SCENARIOS below)
 //   BENCH_BUDGET_S=840                      scenarios starting after this many seconds are skipped
 //   BENCH_MIRROR_IMAGE=reference            mirror scenario on the reference image (default synthetic)
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+//   BENCH_MERGE=1                           with BENCH_ONLY: replace those rows in the last full results
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import os from 'node:os';
 import { AccessLog } from './lib/access-log.mjs';
@@ -60,8 +61,8 @@ function makePlan(quick) {
   const warmup = intEnv('BENCH_WARMUP');
   const p = (r, w) => ({ runs: runs ?? r, warmup: warmup ?? w });
   return quick
-    ? { heavy: p(1, 1), medium: p(1, 0), light: p(5, 1), vm: p(2, 1), microIters: 200, microAlwaysIters: 50 }
-    : { heavy: p(3, 1), medium: p(3, 1), light: p(11, 2), vm: p(5, 1), microIters: 2000, microAlwaysIters: 300 };
+    ? { heavy: p(1, 1), medium: p(1, 0), light: p(5, 1), vm: p(2, 1), copy: p(1, 0), microIters: 200, microAlwaysIters: 50 }
+    : { heavy: p(3, 1), medium: p(3, 0), light: p(11, 2), vm: p(5, 1), copy: p(2, 0), microIters: 2000, microAlwaysIters: 300 };
 }
 
 function logger(t0) {
@@ -114,6 +115,7 @@ async function main() {
     synthetic,
     quick,
     plan: makePlan(quick),
+    deadline: t0 + budgetS * 1000,
     state: {},
     log,
   };
@@ -130,7 +132,8 @@ async function main() {
       }
       const ts = Date.now();
       try {
-        rows.push(...(await s.run(ctx)));
+        const stamp = { measuredAt: new Date().toISOString(), loadAverage: Math.round(os.loadavg()[0] * 100) / 100 };
+        rows.push(...(await s.run(ctx)).map((r) => ({ ...r, ...stamp })));
       } catch (err) {
         log(`${s.id} failed: ${err.stack ?? err}`);
         for (const [id, sc, tg] of s.rows) rows.push(notMeasuredRow(id, sc, tg, `harness error: ${reasonOf(err)}`));
@@ -154,13 +157,36 @@ async function main() {
     totalSeconds: totalS,
     rows,
   };
-  await writeFile(join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  const partial = only.length > 0 || skip.length > 0;
-  const md = renderMarkdown(results, { partial });
+  const merge = process.env.BENCH_MERGE === '1';
+  const final = merge ? await mergeInto(join(outDir, 'results.json'), results) : results;
+  await writeFile(join(outDir, 'results.json'), JSON.stringify(final, null, 2) + '\n');
+  const partial = !merge && (only.length > 0 || skip.length > 0);
+  const md = renderMarkdown(final, { partial });
   const mdPath = partial ? join(outDir, 'benchmarks-partial.md') : join(ROOT, 'docs', 'benchmarks.md');
   await writeFile(mdPath, md);
   log(`wrote ${join(outDir, 'results.json')} and ${mdPath} (${totalS.toFixed(0)} s)`);
   for (const r of rows) log(`  ${r.verdict.padEnd(12)} ${r.id}${r.reason ? `: ${r.reason}` : ''}`);
+}
+
+/**
+ * BENCH_MERGE=1: the rows of this (partial) run replace the rows with the same id in the last full
+ * run's results, and the merge is recorded, so one row can be re-measured without the others.
+ */
+async function mergeInto(file, results) {
+  let previous;
+  try {
+    previous = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    throw new Error(`BENCH_MERGE=1 needs an earlier run's ${file}: run pnpm bench first`);
+  }
+  const ids = new Set(results.rows.map((r) => r.id));
+  const rows = previous.rows.map((r) => (ids.has(r.id) ? results.rows.find((n) => n.id === r.id) : r));
+  for (const r of results.rows) if (!previous.rows.some((p) => p.id === r.id)) rows.push(r);
+  const merges = [
+    ...(previous.merges ?? []),
+    { date: results.machine.date, rows: [...ids], totalSeconds: results.totalSeconds, loadAverageAtStart: results.machine.loadAverageAtStart },
+  ];
+  return { ...previous, rows, merges };
 }
 
 main().catch((err) => {

@@ -11,7 +11,7 @@ const { Cache, pullWithFetcher } = await import(IMAGE_LIB);
 function stats(us) {
   const v = [...us].sort((a, b) => a - b);
   const q = (p) => v[Math.min(v.length - 1, Math.floor(p * v.length))];
-  return { medianUs: q(0.5), p90Us: q(0.9), minUs: v[0], n: v.length };
+  return { medianUs: q(0.5), p90Us: q(0.9), minUs: v[0], maxUs: v[v.length - 1], n: v.length };
 }
 
 async function loop(n, fn) {

@@ -43,7 +43,7 @@ if (typeof cache.verify !== 'function') {
     runs.push(ms);
     summary = value;
   }
-  result.verify = { runsMs: runs, summary: JSON.stringify(summary)?.slice(0, 400) };
+  result.verify = { runsMs: runs, damaged: summary?.damaged, entries: summary?.entries?.length, summary: JSON.stringify(summary)?.slice(0, 300) };
 }
 
 if (typeof cache.clone !== 'function') {

@@ -8,14 +8,15 @@ import { NotMeasuredError } from './interleave.mjs';
 import { tailLines, timeCommand } from './measure.mjs';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const CLI_BIN = join(ROOT, 'packages/cli/bin/bbox.js');
-export const CLI_MAIN = join(ROOT, 'packages/cli/dist/main.js');
+// BENCH_BBOX_CLI measures another build of the CLI (a path to its bin script).
+export const CLI_BIN = process.env.BENCH_BBOX_CLI ? resolve(process.env.BENCH_BBOX_CLI) : join(ROOT, 'packages/cli/bin/bbox.js');
+export const CLI_MAIN = process.env.BENCH_BBOX_CLI ? CLI_BIN : join(ROOT, 'packages/cli/dist/main.js');
 export const IMAGE_LIB = join(ROOT, 'packages/image/dist/index.js');
 export const VMM_LIB = join(ROOT, 'packages/vmm/dist/index.js');
 
 /** Why the CLI cannot be run at all, or undefined when it can be tried. */
 export function cliMissing() {
-  if (!existsSync(CLI_MAIN)) return 'the bbox CLI is not built yet (packages/cli/dist/main.js is missing)';
+  if (!existsSync(CLI_MAIN)) return `the bbox CLI is not built yet (${CLI_MAIN} is missing)`;
   return undefined;
 }
 

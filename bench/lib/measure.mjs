@@ -23,13 +23,15 @@ export class CommandFailedError extends Error {
   }
 }
 
+/** The telling part of a command's output: from its first error line, else its last `n` lines. */
 export function tailLines(text, n) {
-  return String(text ?? '')
-    .trim()
+  const lines = String(text ?? '')
     .split('\n')
-    .slice(-n)
-    .join(' | ')
-    .slice(0, 600);
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const at = lines.findIndex((l) => /(^bbox:|^\w*Error\b|\berror:)/.test(l));
+  const picked = at >= 0 ? lines.slice(at, at + n) : lines.slice(-n);
+  return picked.join(' | ').slice(0, 600);
 }
 
 function capture(stream) {

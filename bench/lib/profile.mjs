@@ -40,7 +40,7 @@ export async function summariseProfiles(dir, top = 15) {
   return {
     threads: files.length,
     sampledMs: Math.round(total / 1000),
-    functions: fold((e) => `${e.fn} (${place(e.url)}:${e.line})`),
+    functions: fold((e) => (e.url ? `${e.fn} (${place(e.url)}:${e.line})` : `${e.fn} [native]`)),
     files: fold((e) => place(e.url)),
   };
 }

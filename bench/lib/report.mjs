@@ -158,6 +158,12 @@ export function renderMarkdown(results, { partial = false } = {}) {
       `${options.quick ? ' with BENCH_QUICK=1 (fewer runs: rougher figures)' : ''}.` +
       `${partial ? ` Partial run (BENCH_ONLY=${options.only.join(',')}${options.skip.length ? ` BENCH_SKIP=${options.skip.join(',')}` : ''}).` : ''}`,
     '',
+    ...(results.merges?.length
+      ? [
+          `Rows re-measured later with BENCH_MERGE=1: ${results.merges.map((m) => `${m.rows.join(', ')} (${m.date})`).join('; ')}.`,
+          '',
+        ]
+      : []),
     'Each scenario runs its sides interleaved (A B A B …) after warm-up runs, and reports medians.',
     'Wall time is the whole process (start to exit) unless the scenario says in-process. A row whose',
     'bbox side could not run says "not measured" and why; it never carries an estimated figure.',
@@ -175,10 +181,18 @@ export function renderMarkdown(results, { partial = false } = {}) {
     `Summary: ${rows.filter((r) => r.verdict === 'PASS').length} pass, ${missed.length} miss, ${notMeasured.length} not measured` +
       `${rows.some((r) => r.verdict === 'incomplete') ? `, ${rows.filter((r) => r.verdict === 'incomplete').length} incomplete` : ''}.`,
   );
+  if (missed.length) {
+    out.push('', 'Targets missed, and by how much:', '');
+    for (const r of missed) {
+      const by = r.checks.filter((c) => c.ok === false).map((c) => `${c.what} ${c.detail}`);
+      out.push(`- ${r.scenario}: ${esc(by.join('; '))}${r.profile ? ' (profile below)' : ''}`);
+    }
+  }
   out.push('', '## Scenarios', '');
   for (const r of rows) {
     out.push(`### ${r.scenario}`, '');
     out.push(`Target: ${r.target}. Result: ${resultCell(r)}.`, '');
+    if (r.measuredAt) out.push(`Measured at ${r.measuredAt} (1-minute load average ${r.loadAverage}).`, '');
     const table = sidesTable(r);
     if (table) out.push(table, '');
     if (r.checks.length && r.verdict !== 'not measured') {
@@ -208,6 +222,7 @@ export function renderMarkdown(results, { partial = false } = {}) {
     'BENCH_QUICK=1 pnpm bench            # a smoke run with fewer runs',
     'BENCH_ONLY=cold,warm pnpm bench     # some scenarios only (writes bench/out/benchmarks-partial.md)',
     'BENCH_RUNS=5 BENCH_WARMUP=1 pnpm bench',
+    'BENCH_ONLY=mirror BENCH_MERGE=1 pnpm bench   # re-measure rows and merge them into this file',
     '```',
     '',
     'Scenario ids: cold, warm, always, top-layer, shared-base, list, concurrent, run, micro, mirror, verify-clone.',

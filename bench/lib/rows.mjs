@@ -18,6 +18,7 @@ export function equals(what, value, expected, describe = String) {
 }
 
 export function formatNumber(v) {
+  if (Number.isInteger(v)) return String(v);
   if (Math.abs(v) >= 100) return v.toFixed(0);
   if (Math.abs(v) >= 10) return v.toFixed(1);
   return v.toFixed(2);

@@ -22,7 +22,7 @@ function sideFromTimes(id, label, ms, extra = {}) {
 }
 
 function usSide(id, label, s) {
-  return { id, label, measured: true, wallMs: { median: s.medianUs / 1000, min: s.minUs / 1000, max: s.p90Us / 1000, n: s.n }, micro: s };
+  return { id, label, measured: true, wallMs: { median: s.medianUs / 1000, min: s.minUs / 1000, max: s.maxUs / 1000, n: s.n }, micro: s };
 }
 
 async function prerequisites(ctx) {
@@ -118,7 +118,7 @@ export async function verifyAndClone(ctx) {
       cacheDir: pre.warm.dir,
       digest: pre.warm.digest,
       rootfs: pre.warm.rootfs,
-      runs: ctx.plan.heavy.runs,
+      runs: ctx.plan.copy.runs,
       workDir: work,
     });
   } catch (err) {
@@ -135,7 +135,8 @@ export async function verifyAndClone(ctx) {
         scenario: rows[0][1],
         target: rows[0][2],
         bbox: sideFromTimes('bbox', 'cache.verify({ digest })', r.verify.runsMs),
-        figures: { medianMs: summarise(r.verify.runsMs).median, report: r.verify.summary },
+        figures: { medianMs: summarise(r.verify.runsMs).median, entriesChecked: r.verify.entries, report: r.verify.summary },
+        checks: [equals('damaged entries reported for an intact entry', r.verify.damaged, 0)],
       }),
     );
   }

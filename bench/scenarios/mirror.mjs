@@ -91,7 +91,10 @@ export async function mirrorPull(ctx) {
           equals('layer bytes from upstream', upstreamBytes, 0, (v) => `${v} B`),
           equals('layer bytes from the mirror', mirrorBytes, image.compressedBytes, (v) => `${v} B`),
         ],
-        notes: ['Both registries are on loopback, so the mirror cannot be faster here; the figure is its overhead.'],
+        notes: [
+          'Both registries are on loopback, so the mirror cannot be faster here; the figure is its overhead.',
+          'Requests of the mirror side are those the mirror served; the figures give what reached the upstream.',
+        ],
       }),
     ];
   } finally {

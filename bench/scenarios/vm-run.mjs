@@ -1,6 +1,7 @@
 // `bbox run … -- true` with the image and its disk cached, against a bare QEMU boot of the same
-// kernel that powers off at once. The bare boot's command line comes from @broodbox/vmm
-// (`bareBootCommand`), so both boot the same way; without it the row is not measured.
+// kernel and initramfs that powers off as soon as /init runs (the VM layer's probe boot). The bare
+// boot's command line comes from @broodbox/vmm (findKernel, ensureInitramfs, chooseAccelerator,
+// qemuArgs, kernelCmdline, PROBE_ARG), so both boot the same machine the same way.
 import { existsSync } from 'node:fs';
 import { cliMissing, sampleOf, timeBbox, timeMeasured, VMM_LIB } from '../lib/bbox.mjs';
 import { interleave, NotMeasuredError, ratio, reasonOf } from '../lib/interleave.mjs';
@@ -10,9 +11,11 @@ import { referenceWarmCache } from '../lib/warm-cache.mjs';
 const ID = 'vm-run';
 const SCENARIO = '`bbox run … -- true`, image and disk cached (reference image)';
 const TARGET = '≤ 1.3x a bare QEMU boot of the same kernel';
+const NEEDED = ['findKernel', 'ensureInitramfs', 'chooseAccelerator', 'qemuArgs', 'kernelCmdline', 'QemuBackend', 'defaultVmCacheDir'];
+const CPUS = 1;
 
-/** The bare boot from the VM layer: `{ argv, accel }`, or a reason it is not available. */
-async function bareBoot(ctx) {
+/** The bare boot from the VM layer: `{ argv, accel, memoryMiB, mark }`, or a reason it is not available. */
+async function bareBoot() {
   if (!existsSync(VMM_LIB)) return { reason: 'packages/vmm is not built' };
   let vmm;
   try {
@@ -20,14 +23,27 @@ async function bareBoot(ctx) {
   } catch (err) {
     return { reason: `@broodbox/vmm fails to load: ${err.message}` };
   }
-  if (typeof vmm.bareBootCommand !== 'function') {
-    return { reason: '@broodbox/vmm exports no bareBootCommand() giving the QEMU command of a boot that powers off at once' };
-  }
+  const missing = NEEDED.filter((n) => vmm[n] === undefined);
+  if (missing.length || !vmm.PROBE_ARG) return { reason: `@broodbox/vmm does not export ${missing.join(', ') || 'PROBE_ARG'} yet` };
   try {
-    const cmd = await vmm.bareBootCommand({ workDir: ctx.workDir });
-    return { argv: cmd.argv ?? cmd, accel: cmd.accel };
+    const kernel = await vmm.findKernel();
+    const cacheDir = vmm.defaultVmCacheDir();
+    const initrd = (await vmm.ensureInitramfs({ kernel, cacheDir })).path;
+    const backend = new vmm.QemuBackend();
+    const accel = await vmm.chooseAccelerator('auto', { backend, kernel: kernel.kernel, initrd, cacheDir });
+    const memoryMiB = vmm.DEFAULT_MEMORY_MIB ?? 256;
+    const config = {
+      kernel: kernel.kernel,
+      initrd,
+      cmdline: vmm.kernelCmdline(accel, [vmm.PROBE_ARG]),
+      accel,
+      cpus: CPUS,
+      memoryMiB,
+      channels: [],
+    };
+    return { argv: [backend.binary, ...vmm.qemuArgs(config)], accel, memoryMiB, mark: vmm.PROBE_MARK, kernel: kernel.version };
   } catch (err) {
-    return { reason: `bareBootCommand() failed: ${reasonOf(err)}` };
+    return { reason: `the VM layer could not prepare a bare boot: ${reasonOf(err)}` };
   }
 }
 
@@ -43,8 +59,9 @@ export async function vmRun(ctx) {
       unavailable = reasonOf(err);
     }
   }
-  const bare = await bareBoot(ctx);
-  const accelArgs = bare.accel ? ['--accel', bare.accel] : [];
+  const bare = await bareBoot();
+  // The same accelerator and machine size for both sides.
+  const machineArgs = bare.accel ? ['--accel', bare.accel, '--cpus', String(CPUS), '--memory', String(bare.memoryMiB)] : [];
   const [bbox, qemu] = await interleave({
     sides: [
       {
@@ -52,7 +69,7 @@ export async function vmRun(ctx) {
         label: 'bbox run -- true',
         unavailable,
         run: async () => {
-          const res = await timeBbox(ctx, ['run', '--cache-dir', ctx.state.warmCache.dir, ...accelArgs, image.ref, '--', 'true'], { treeRss: true });
+          const res = await timeBbox(ctx, ['run', '--cache-dir', ctx.state.warmCache.dir, ...machineArgs, image.ref, '--', 'true'], { treeRss: true });
           return sampleOf(res);
         },
       },
@@ -62,7 +79,9 @@ export async function vmRun(ctx) {
         unavailable: bare.reason,
         run: async () => {
           const res = await timeMeasured(ctx, bare.argv, { label: 'bare QEMU boot', treeRss: true });
-          if (res.wallMs < 50) throw new NotMeasuredError('the bare QEMU boot returned in under 50 ms: not a boot');
+          if (bare.mark && !res.stdout.includes(bare.mark)) {
+            throw new NotMeasuredError(`the bare QEMU boot ended without printing ${bare.mark}: ${res.stdout.slice(-300)}`);
+          }
           return sampleOf(res);
         },
       },
@@ -80,7 +99,7 @@ export async function vmRun(ctx) {
       bbox,
       peers: [qemu],
       reason: bbox.measured && !qemu.measured ? `bare QEMU boot not measured: ${qemu.reason}` : undefined,
-      figures: { ratioVsBareQemu: ratio(bbox, qemu), accel: bare.accel },
+      figures: { ratioVsBareQemu: ratio(bbox, qemu), accel: bare.accel, kernel: bare.kernel, memoryMiB: bare.memoryMiB, cpus: CPUS },
       checks: [atMost('vs bare QEMU boot', ratio(bbox, qemu), 1.3)],
     }),
   ];

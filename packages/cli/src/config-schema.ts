@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { displayPath } from './display-path.js';
 import { didYouMean } from './did-you-mean.js';
 import { parseDuration, DURATION_FORMS } from './duration.js';
 import { parseByteSize, BYTE_SIZE_FORMS } from './byte-size.js';
@@ -51,20 +52,19 @@ export interface ValueChecks {
 
 /** Accepted pull policy spellings, for messages. */
 export const PULL_POLICIES_TEXT = 'always, if-not-present, never, background, max-age=<duration>';
-const POLICY_WORDS = ['always', 'if-not-present', 'never', 'background', 'missing', 'max-age='];
-/** Other tools' policy names that mean something bbox spells differently. */
-const FOREIGN_POLICIES: Record<string, string> = { newer: 'always', ifnewer: 'always', daily: 'max-age=24h', weekly: 'max-age=7d' };
-
-/** A likely intended policy for a value that is not one (a typo, or another tool's name). */
+const POLICY_WORDS = ['always', 'if-not-present', 'never', 'background', 'missing'];
+/** A likely intended policy for a value that is not one (a typo). */
 export function suggestPullPolicy(value: string): string | undefined {
-  return FOREIGN_POLICIES[value.toLowerCase()] ?? didYouMean(value, POLICY_WORDS);
+  return didYouMean(value, POLICY_WORDS);
 }
 
-/** Shows a path under the home directory as `~/…`. */
-export function displayPath(file: string): string {
-  const home = homedir();
-  return home && home !== '/' && file.startsWith(home + '/') ? '~' + file.slice(home.length) : file;
+/** Why a value is not a pull policy, and what to write instead (after `"value" is not a pull policy`). */
+export function pullPolicyProblem(value: string): string {
+  if (/^max-age=/i.test(value.trim())) return `: its duration is not valid; use max-age=<duration> with ${DURATION_FORMS.replace('a number with a unit', 'a number and a unit')}`;
+  const near = suggestPullPolicy(value);
+  return `${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; use one of ${PULL_POLICIES_TEXT}`;
 }
+
 
 type Raw = Record<string, unknown>;
 
@@ -127,8 +127,8 @@ class Validator {
 
   pullPolicy(key: string, value: unknown): string {
     if (typeof value === 'string' && this.checks.isPullPolicy(value)) return value;
-    const near = typeof value === 'string' ? suggestPullPolicy(value) : undefined;
-    return this.bad(key, value, 'a pull policy', `one of ${PULL_POLICIES_TEXT}`, near);
+    if (typeof value !== 'string') return this.bad(key, value, 'a pull policy', `one of ${PULL_POLICIES_TEXT}`);
+    return this.fail(key, `${JSON.stringify(value)} is not a pull policy${pullPolicyProblem(value)}`);
   }
 
   platform(key: string, value: unknown): string {

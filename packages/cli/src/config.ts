@@ -1,8 +1,10 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
-import { displayPath, needsLibraryChecks, validateConfig, type ConfigFile, type RegistryConfig, type ValueChecks } from './config-schema.js';
+import { displayPath } from './display-path.js';
+import { memoKey, recall, remember } from './config-memo.js';
+import type { ConfigFile, RegistryConfig, ValueChecks } from './config-schema.js';
 
 /** File names looked for in the working directory and each parent, nearest first. */
 export const PROJECT_CONFIG_FILES = ['.broodbox.yaml', '.broodbox.yml', 'broodbox.yaml'] as const;
@@ -98,10 +100,21 @@ export function valueChecks(): Promise<ValueChecks> {
 }
 
 /** Reads, parses and validates one config file. */
-export async function loadConfigFile(file: string, scope: ConfigScope): Promise<ConfigLayer> {
+export async function loadConfigFile(file: string, scope: ConfigScope, env: NodeJS.ProcessEnv = process.env): Promise<ConfigLayer> {
+  let key: string | undefined;
+  try {
+    key = memoKey(file, readFileSync(file));
+    const known = recall(key, env);
+    if (known) return { scope, file, config: known };
+  } catch {
+    // Unreadable: the full load below reports why.
+  }
   const raw = await readConfigFile(file);
+  const { needsLibraryChecks, validateConfig } = await import('./config-schema.js');
   const checks: ValueChecks = needsLibraryChecks(raw) ? await valueChecks() : { isPullPolicy: () => false, isPlatform: () => false };
-  return { scope, file, config: validateConfig(raw, file, dirname(file), checks) };
+  const config = validateConfig(raw, file, dirname(file), checks);
+  if (key) remember(key, config, env);
+  return { scope, file, config };
 }
 
 function mergeRegistries(a: Record<string, RegistryConfig> = {}, b: Record<string, RegistryConfig> = {}): Record<string, RegistryConfig> {
@@ -143,5 +156,5 @@ export async function loadConfigLayers(search: ConfigSearch): Promise<ConfigLaye
     const project = findProjectConfig(search.cwd);
     if (project && project !== global) wanted.push({ file: project, scope: 'project' });
   }
-  return Promise.all(wanted.map((w) => loadConfigFile(w.file, w.scope)));
+  return Promise.all(wanted.map((w) => loadConfigFile(w.file, w.scope, search.env)));
 }

@@ -33,6 +33,12 @@ const usageCodes = new Set([
   'INVALID_DURATION',
   'PURGE_NEEDS_FORCE',
   'PATH_IN_CACHE',
+  'INVALID_DIGEST',
+  'CACHE_DIR_INVALID',
+  'INVALID_ARTIFACT_NAME',
+  'VM_BAD_SPEC',
+  'VM_NO_COMMAND',
+  'VM_USER_NOT_FOUND',
 ]);
 
 const registryCodes = new Set([
@@ -62,6 +68,10 @@ const integrityCodes = new Set([
   'DIGEST_MISMATCH',
   'SIZE_MISMATCH',
   'DIFFID_MISMATCH',
+  'INVALID_IMAGE',
+  'LAYER_PATH_ESCAPE',
+  'LAYER_BAD_TAR',
+  'LAYER_DECOMPRESS',
   'CACHE_DAMAGED',
   'ENTRY_DAMAGED',
   'INTEGRITY',
@@ -73,6 +83,7 @@ export function exitCodeFor(code: string | undefined): ExitCodeValue {
   if (!code) return ExitCode.failure;
   if (code === 'ABORT_ERR' || code === 'ABORTED' || code === 'INTERRUPTED') return ExitCode.interrupted;
   if (code === 'IMAGE_NOT_CACHED') return ExitCode.notCached;
+  if (code === 'VM_TIMEOUT') return ExitCode.timeout;
   if (usageCodes.has(code)) return ExitCode.usage;
   if (registryCodes.has(code)) return ExitCode.registry;
   if (integrityCodes.has(code)) return ExitCode.integrity;

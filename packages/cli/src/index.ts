@@ -7,4 +7,5 @@ export { loadConfigLayers, loadConfigFile, mergeConfigs, globalConfigPath, findP
 export { validateConfig, type ConfigFile, type RegistryConfig, type MirrorConfig, type VmConfig, type ValueChecks } from './config-schema.js';
 export { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes.js';
 export { CliError, ConfigError, UsageError } from './errors.js';
+export { displayPath } from './display-path.js';
 export { parseRunRequest, type RunRequest, type RunFlags, type VolumeMount } from './run-request.js';

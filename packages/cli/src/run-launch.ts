@@ -1,5 +1,5 @@
+import { join } from 'node:path';
 import type { Cache } from '@broodbox/image';
-import { CliError } from './errors.js';
 import type { RunRequest } from './run-request.js';
 import type { PulledImage } from './pull-report.js';
 
@@ -9,25 +9,49 @@ export interface VmLaunch {
   image: PulledImage;
   cache: Cache;
   signal: AbortSignal;
+  /** Rootfs of the image named by `vm.kernelImage`, already pulled. */
+  kernelImageRootfs?: string | undefined;
 }
 
-type RunVm = (launch: VmLaunch) => Promise<{ exitCode: number }>;
+/** File name of the per-digest root disk kept beside the cache entry (gc and purge remove it with the entry). */
+export const ROOT_DISK_ARTIFACT = 'rootfs.ext4';
 
 /**
- * Boots the pulled image and returns the guest command's exit code. This is the seam between the
- * CLI and `@broodbox/vmm`: the VM layer's entry point is looked up at run time so that the CLI
- * builds while the VM layer's API settles.
+ * Boots the pulled image with `@broodbox/vmm` and returns the guest command's exit code. The cache
+ * entry is held for the whole run so that gc, purge or eviction in another process leaves it alone.
  */
 export async function launchVm(launch: VmLaunch): Promise<number> {
-  const vmm = (await import('@broodbox/vmm')) as Record<string, unknown>;
-  const runVm = vmm.runVm as RunVm | undefined;
-  if (typeof runVm !== 'function') {
-    throw new CliError('this build of bbox cannot boot VMs: @broodbox/vmm has no runVm', {
-      code: 'VM_UNAVAILABLE',
-      hint: 'the image was pulled; use its rootfs with `bbox pull REF`, or install a bbox release with VM support',
+  const { runVm, defaultVmCacheDir } = await import('@broodbox/vmm');
+  const { request, image, cache } = launch;
+  const release = await cache.hold(image.digest);
+  try {
+    const result = await runVm({
+      rootfsPath: image.path,
+      digest: image.digest,
+      config: image.config,
+      diskPath: cache.artifactPath(image.digest, ROOT_DISK_ARTIFACT),
+      workDir: join(defaultVmCacheDir(), 'run'),
+      ...(request.command.length > 0 ? { cmd: request.command } : {}),
+      env: request.env.map(([k, v]) => `${k}=${v}`),
+      ...(request.workdir !== undefined ? { workingDir: request.workdir } : {}),
+      ...(request.user !== undefined ? { user: request.user } : {}),
+      ...(request.cpus !== undefined ? { cpus: request.cpus } : {}),
+      ...(request.memory !== undefined ? { memoryMiB: request.memory } : {}),
+      ...(request.timeout !== undefined ? { timeoutSeconds: request.timeout / 1000 } : {}),
+      kernel: {
+        ...(request.kernel !== undefined ? { kernel: request.kernel } : {}),
+        ...(request.modules !== undefined ? { modules: request.modules } : {}),
+        ...(launch.kernelImageRootfs !== undefined ? { kernelImage: launch.kernelImageRootfs } : {}),
+      },
+      accel: request.accel,
+      network: request.net,
+      volumes: request.volumes.map((v) => ({ host: v.host, guest: v.guest, readOnly: v.readOnly })),
+      signal: launch.signal,
+      stdout: process.stdout,
+      stderr: process.stderr,
     });
+    return result.exitCode;
+  } finally {
+    await release();
   }
-  const result = await runVm(launch);
-  return result.exitCode;
 }
-

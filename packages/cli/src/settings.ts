@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.js';
 import { loadConfigLayers, mergeConfigs, valueChecks, type ConfigLayer } from './config.js';
-import { PULL_POLICIES_TEXT, displayPath, suggestPullPolicy, type RegistryConfig, type VmConfig } from './config-schema.js';
+import { displayPath } from './display-path.js';
+import type { RegistryConfig, VmConfig } from './config-schema.js';
 
 /** Values given on the command line (undefined: not given). */
 export interface SettingFlags {
@@ -62,9 +63,8 @@ function lastFrom<T>(layers: ConfigLayer[], pick: (l: ConfigLayer) => T | undefi
 export async function checkPullPolicy(value: string, source: string): Promise<string> {
   const checks = await valueChecks();
   if (checks.isPullPolicy(value)) return value;
-  const near = suggestPullPolicy(value);
-  const also = near ? ` (did you mean ${JSON.stringify(near)}?)` : '';
-  const message = `${source}: ${JSON.stringify(value)} is not a pull policy${also}; use one of ${PULL_POLICIES_TEXT}`;
+  const { pullPolicyProblem } = await import('./config-schema.js');
+  const message = `${source}: ${JSON.stringify(value)} is not a pull policy${pullPolicyProblem(value)}`;
   throw source.startsWith('--') ? new UsageError(message) : new ConfigError(message);
 }
 

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeSandbox } from './bbox-process.js';
 
@@ -70,11 +71,30 @@ t.test('bad environment values name the variable', async (t) => {
 t.test('--pull rejects unknown policies with the list of accepted ones', async (t) => {
   const sb = await makeSandbox();
   t.teardown(sb.cleanup);
-  const r = await sb.run(['pull', '--pull', 'newer', 'alpine']);
+  const r = await sb.run(['pull', '--pull', 'alwyas', 'alpine']);
   t.equal(r.code, 2);
   t.equal(r.stdout, '');
-  t.equal(r.stderr, 'bbox: --pull: "newer" is not a pull policy (did you mean "always"?); use one of always, if-not-present, never, background, max-age=<duration>\n');
+  t.equal(r.stderr, 'bbox: --pull: "alwyas" is not a pull policy (did you mean "always"?); use one of always, if-not-present, never, background, max-age=<duration>\n');
+  const age = await sb.run(['pull', '--pull', 'max-age=soon', 'alpine']);
+  t.equal(age.code, 2);
+  t.equal(age.stderr, 'bbox: --pull: "max-age=soon" is not a pull policy: its duration is not valid; use max-age=<duration> with a number and a unit: ms, s, m, h, d, w (e.g. 90m, 24h, 7d, 1d12h)\n');
   const typo = await sb.run(['pull', '--pull', 'sometimes', 'alpine']);
   t.equal(typo.code, 2);
   t.equal(typo.stderr, 'bbox: --pull: "sometimes" is not a pull policy; use one of always, if-not-present, never, background, max-age=<duration>\n');
+});
+
+t.test('a validated config is remembered by content: an edit takes effect at once', async (t) => {
+  const sb = await makeSandbox();
+  t.teardown(sb.cleanup);
+  const dirOf = async () => (JSON.parse((await sb.run(['cache', 'list', '--json'])).stdout) as { dir: string }).dir;
+  await sb.write(sb.globalConfig, `cache:\n  dir: ${join(sb.root, 'aaaa')}\n`);
+  t.equal(await dirOf(), join(sb.root, 'aaaa'));
+  t.equal(await dirOf(), join(sb.root, 'aaaa'), 'the remembered result is the same');
+  const memos = await readdir(join(sb.home, '.cache', 'broodbox', 'config-memo'));
+  t.equal(memos.filter((f) => f.endsWith('.json')).length, 1, 'one remembered file');
+  await sb.write(sb.globalConfig, `cache:\n  dir: ${join(sb.root, 'bbbb')}\n`);
+  t.equal(await dirOf(), join(sb.root, 'bbbb'), 'a same-size edit right after is seen');
+  await sb.write(sb.globalConfig, `cache:\n  dir: ${join(sb.root, 'bbbb')}\n  bogus: 1\n`);
+  const r = await sb.run(['cache', 'list']);
+  t.equal(r.code, 2, 'an edit that breaks the file is reported, not masked by the memo');
 });

@@ -81,8 +81,9 @@ t.test('every pull policy against a real registry', async (t) => {
   t.equal(old.code, 0);
   t.ok((await requestsFor(reg, repo)).length > seen, 'max-age past the age asks the registry');
 
-  for (const [alias, canonical] of [['missing', 'if-not-present'], ['IfNotPresent', 'if-not-present'], ['Never', 'never']]) {
-    const r = await pull('--pull', alias!, '--json', ref);
+  const aliases: Array<[string, string]> = [['missing', 'if-not-present'], ['IfNotPresent', 'if-not-present'], ['Never', 'never'], ['newer', 'always']];
+  for (const [alias, canonical] of aliases) {
+    const r = await pull('--pull', alias, '--json', ref);
     t.equal(r.code, 0, alias);
     t.equal(parseJson(t, r.stdout).policy, canonical, `${alias} is ${canonical}`);
   }

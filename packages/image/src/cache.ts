@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { formatReference, parseReference, type Platform, type Reference } from 'oci-client-lite';
 import { writeFileAtomic } from './atomic-write.js';
 import { CacheCorruptError, CacheError, EntryHeldError, EntryNotFoundError } from './cache-errors.js';
+import { cloneTree, type CloneOptions, type CloneResult } from './clone.js';
+import { checkSeal, reseal } from './entry-check.js';
 import { readInventory, type EntryInfo } from './cache-inventory.js';
 import {
   CacheLayout,
@@ -19,6 +21,7 @@ import { evictEntries, type EvictOptions } from './evict.js';
 import { collectGarbage, type GcOptions } from './gc.js';
 import { guardedRemove } from './guarded-remove.js';
 import { addHold } from './holds.js';
+import { EntryDamagedError } from './integrity-errors.js';
 import { DEFAULT_LOCK_STALE_MS, withLock, type LockOptions } from './lock.js';
 import { purgeCache, type PurgeOptions } from './purge.js';
 import {
@@ -33,6 +36,7 @@ import {
 import { isInside, removeTree } from './remove-tree.js';
 import { makeTmpDir, staleTmpEntries, tmpName } from './tmp-dirs.js';
 import type { RootFS } from './types.js';
+import { verifyCache, type EntryVerdict, type VerifyContext, type VerifyOptions, type VerifyReport } from './verify.js';
 
 /** Options of {@link Cache}. */
 export interface CacheOptions {
@@ -73,6 +77,8 @@ export class Cache {
   private readonly lockStaleMs: number;
   private opened: Promise<CacheLayout> | undefined;
   private layoutNow: CacheLayout;
+  /** Full checks of entries whose seal failed, shared by concurrent hits on the same entry. */
+  private readonly confirming = new Map<string, Promise<boolean>>();
 
   constructor(dir: string = defaultCacheDir(), options: CacheOptions = {}) {
     this.dir = dir;
@@ -96,7 +102,8 @@ export class Cache {
   private async open(): Promise<CacheLayout> {
     try {
       const layout = await openLayout(this.dir);
-      for (const t of await staleTmpEntries(layout)) await removeTree(layout, t.path);
+      // Best effort: a leftover that cannot be removed now must not fail the lookup that opened the cache.
+      for (const t of await staleTmpEntries(layout)) await removeTree(layout, t.path).catch(() => undefined);
       this.layoutNow = layout;
       return layout;
     } catch (err) {
@@ -146,7 +153,47 @@ export class Cache {
     // The touch goes alongside the read: a hit is two small reads and one utimes, nothing else.
     const [meta] = await Promise.all([readEntryMeta(layout.entryFile(digest, 'meta'), digest), this.touchFile(layout, digest)]);
     if (!meta) return undefined;
-    return { path: layout.entryFile(digest, 'rootfs'), digest, config: meta.config, fromCache: true, ref };
+    const path = layout.entryFile(digest, 'rootfs');
+    // A damaged tree is never handed out: it is checked in full, removed, and the caller pulls again.
+    if (checkSeal(path, layout.entryFile(digest, 'summary')) === 'changed' && !(await this.confirmIntact(layout, digest))) return undefined;
+    return { path, digest, config: meta.config, fromCache: true, ref };
+  }
+
+  /** Full verification of an entry whose seal failed; repairs it when damaged. @returns true when intact. */
+  private confirmIntact(layout: CacheLayout, digest: string): Promise<boolean> {
+    let pending = this.confirming.get(digest);
+    if (!pending) {
+      pending = this.verifyAndRepair(layout, digest).finally(() => this.confirming.delete(digest));
+      this.confirming.set(digest, pending);
+    }
+    return pending;
+  }
+
+  private async verifyAndRepair(layout: CacheLayout, digest: string): Promise<boolean> {
+    const report = await verifyCache(this.verifyContext(layout), { digest, repair: true }).catch((err: unknown) => {
+      if (err instanceof EntryNotFoundError) return undefined;
+      throw err;
+    });
+    const verdict = report?.entries[0];
+    if (!report || !verdict) return false;
+    if (verdict.ok) {
+      await reseal(layout.entryFile(digest, 'summary'), join(layout.tmp, tmpName('write')));
+      return true;
+    }
+    // Not removed because a running process holds it: neither serve it nor let a pull replace it.
+    if (report.skipped.some((x) => x.kind === 'entry' && x.id === digest)) throw new EntryDamagedError(digest, describeDamage(verdict));
+    return false;
+  }
+
+  private verifyContext(layout: CacheLayout): VerifyContext {
+    return {
+      layout,
+      hostPlatform: platformKey(undefined),
+      summary: (digest) => this.entrySummary(digest),
+      hold: (digests) => this.hold(digests),
+      removeEntry: (digest) => this.removeEntry(digest),
+      removeLayer: (diffID) => guardedRemove(layout, 'layer', diffID, { lockStaleMs: this.lockStaleMs }),
+    };
   }
 
   /** Every entry with size, last use, refs and orphan state, and the layer store's totals; reads metadata only. */
@@ -286,7 +333,8 @@ export class Cache {
    * Publishes a finished entry: `tmpDir` (from {@link createTmpDir}) holds `rootfs/` and any
    * artifacts; meta.json, summary.json and last-used are written beside rootfs/ and the whole
    * directory is renamed into images/ in one step. If another process published the digest first,
-   * ours is discarded and theirs stands.
+   * ours is discarded and theirs stands. Until a ref points at it the new entry is an orphan that gc
+   * may take: hold the digest ({@link hold}) from before publishing until the ref is recorded.
    * @returns the rootfs path.
    */
   async publishEntry(tmpDir: string, meta: PublishMeta): Promise<string> {
@@ -409,6 +457,40 @@ export class Cache {
     return purgeCache(this.ctx(await this.layout()), opts);
   }
 
+  // ---- integrity --------------------------------------------------------------------------------
+
+  /**
+   * Re-checks entries (all, or `digest`) against what was recorded when they were made: layer
+   * store files re-hashed against their layer index, the tree those indexes describe against the
+   * summary stored at publish, and the rootfs on disk (lstat and content) against that tree.
+   * Reports every changed (with the field), missing and extra path. With `repair`, removes damaged
+   * entries with their refs, damaged layers and the entries built from them, so the next pull is
+   * clean; with `pull` too, fetches the removed refs again. See docs/cache-layout.md.
+   * @throws EntryNotFoundError when `digest` is not cached.
+   */
+  async verify(opts: VerifyOptions = {}): Promise<VerifyReport> {
+    return verifyCache(this.verifyContext(await this.layout()), opts);
+  }
+
+  /**
+   * Makes a private writable copy of an entry's rootfs at `dest` (absent, or an empty directory,
+   * outside the cache): reflinks where the filesystem supports them (probed once), a copy
+   * otherwise, never hardlinks. Modes, ownership (as root), mtimes, symlinks and the image's own
+   * hardlinks are kept. The entry is held while it is copied.
+   * @throws EntryNotFoundError when the entry is not cached; CloneDestinationError for a refused `dest`.
+   */
+  async clone(digest: string, dest: string, opts: CloneOptions = {}): Promise<CloneResult> {
+    const layout = await this.layout();
+    checkDigest(digest);
+    const held = await this.holdEntry(digest);
+    if (!held) throw new EntryNotFoundError(digest, `clone it into ${dest}`);
+    try {
+      return await cloneTree(held.rootfs.path, dest, { cacheRoot: layout.root, probeDir: layout.tmp, ...(opts.signal ? { signal: opts.signal } : {}) });
+    } finally {
+      await held.release();
+    }
+  }
+
   /**
    * Removes one entry and the refs and aliases pointing at it (e.g. a damaged entry found by verify).
    * @throws EntryHeldError when a running process holds it, unless `force`.
@@ -425,6 +507,13 @@ export class Cache {
     }
     return outcome === 'removed';
   }
+}
+
+function describeDamage(v: EntryVerdict): string {
+  const shown = v.problems.slice(0, 3).map((p) => `${p.kind} ${p.path || '/'}${p.field ? ` (${p.field})` : ''}`);
+  if (v.problems.length > shown.length) shown.push(`${v.problems.length - shown.length} more`);
+  if (v.error) shown.push(v.error);
+  return shown.join(', ');
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, chown, lchown, link, lutimes, mkdir, symlink, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
-import pLimit from 'p-limit';
+import { runMaterialisePlan, type MaterialisePlan, type PlanDir } from './compose-worker.js';
 import { storeFilePath, type LayerEntry, type LayerIndex } from './layer-index.js';
 import { buildTree, type DirNode, type Inode } from './tree-model.js';
 
@@ -14,8 +12,6 @@ export interface StoredLayer {
 export interface ComposeOptions {
   /** Apply ownership to directories and symlinks (default: when running as root). */
   chown?: boolean;
-  /** File system calls in flight (default 16). */
-  concurrency?: number;
   signal?: AbortSignal;
 }
 
@@ -66,8 +62,8 @@ const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
 
 /**
  * Builds `dest` (which must not exist) from stored layers, bottom first. The final tree is
- * computed in memory, then made once: directories, hardlinks to the layers' content files (no
- * data is copied), symlinks, then directory metadata deepest first. `dest` is fresh and every
+ * computed in memory, then made once on a worker thread: directories, hardlinks to the layers'
+ * content files (no data is copied), symlinks, then directory metadata deepest first. `dest` is fresh and every
  * path in it comes from the in-memory tree, so no call ever follows a symlink on disk. Files
  * share inodes with the layer store: the rootfs is read-only by contract.
  */
@@ -78,12 +74,16 @@ export async function composeRootfs(
 ): Promise<ComposeResult> {
   const tree = buildTree(layers.map((l) => l.index));
   const { plan, result } = planTree(tree.root, layers);
-  await materialise(plan, dest, {
-    chown: opts.chown ?? process.getuid?.() === 0,
-    limit: pLimit(opts.concurrency ?? 16),
-    signal: opts.signal,
-  });
+  await runMaterialisePlan(toWorkerPlan(plan, dest, opts.chown ?? process.getuid?.() === 0), opts.signal);
   return result;
+}
+
+/**
+ * The records and Merkle summary {@link composeRootfs} makes for these layer indexes (bottom
+ * first), computed in memory without touching the disk: what verification checks a rootfs against.
+ */
+export function describeRootfs(indexes: LayerIndex[]): ComposeResult {
+  return planTree(buildTree(indexes).root, indexes.map((index) => ({ dir: '', index }))).result;
 }
 
 function planTree(root: DirNode, layers: StoredLayer[]): { plan: Plan; result: ComposeResult } {
@@ -162,61 +162,18 @@ function line(name: string, type: string, m: { mode: number; uid: number; gid: n
   return `${type}\0${m.mode.toString(8)}\0${m.uid}\0${m.gid}\0${m.mtime}\0${content}\0${name}`;
 }
 
-interface Io {
-  chown: boolean;
-  limit: ReturnType<typeof pLimit>;
-  signal: AbortSignal | undefined;
-}
-
-async function materialise(plan: Plan, dest: string, io: Io): Promise<void> {
-  await mkdir(dest, { mode: 0o700 });
-  const byDepth = groupByDepth(plan.dirs);
-  for (const level of byDepth.slice(1)) {
-    await all(io, level.map((d) => () => mkdir(join(dest, d.path), { mode: 0o700 })));
-  }
-  await all(io, [
-    ...plan.files.map((f) => () => link(f.src, join(dest, f.path))),
-    ...plan.symlinks.map((s) => () => makeSymlink(dest, s, io.chown)),
-  ]);
-  for (const level of byDepth.reverse()) {
-    await all(io, level.map((d) => () => applyDirMeta(join(dest, d.path), d.entry ?? IMPLIED_DIR, io.chown)));
-  }
-}
-
-async function makeSymlink(dest: string, s: Plan['symlinks'][number], doChown: boolean): Promise<void> {
-  const path = join(dest, s.path);
-  await symlink(s.entry.linkname ?? '', path);
-  if (doChown) await lchown(path, s.entry.uid, s.entry.gid);
-  const t = s.entry.mtime / 1000;
-  await lutimes(path, t, t);
-  for (const other of s.links) await link(path, join(dest, other));
-}
-
-async function applyDirMeta(path: string, m: { mode: number; uid: number; gid: number; mtime: number }, doChown: boolean): Promise<void> {
-  // chown before chmod: changing the owner clears setgid on some kernels.
-  if (doChown) await chown(path, m.uid, m.gid);
-  await chmod(path, m.mode);
-  const t = m.mtime / 1000;
-  await utimes(path, t, t);
-}
-
-function groupByDepth<T extends { depth: number }>(items: T[]): T[][] {
-  const out: T[][] = [];
-  for (const it of items) (out[it.depth] ??= []).push(it);
-  return out.map((l) => l ?? []);
-}
-
-async function all(io: Io, tasks: Array<() => Promise<unknown>>): Promise<void> {
-  io.signal?.throwIfAborted();
-  // Wait for every call to settle before failing: the caller removes `dest` next.
-  const settled = await Promise.allSettled(
-    tasks.map((task) =>
-      io.limit(() => {
-        io.signal?.throwIfAborted();
-        return task();
-      }),
-    ),
-  );
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
+function toWorkerPlan(plan: Plan, dest: string, chown: boolean): MaterialisePlan {
+  const dirs: PlanDir[] = [...plan.dirs]
+    .sort((a, b) => a.depth - b.depth)
+    .map((d) => {
+      const m = d.entry ?? IMPLIED_DIR;
+      return [d.path, m.mode, m.uid, m.gid, m.mtime / 1000];
+    });
+  return {
+    dest,
+    chown,
+    dirs,
+    links: plan.files.map((f) => [f.src, f.path]),
+    symlinks: plan.symlinks.map((s) => [s.path, s.entry.linkname ?? '', s.entry.uid, s.entry.gid, s.entry.mtime / 1000, s.links]),
+  };
 }

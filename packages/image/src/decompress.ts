@@ -16,9 +16,16 @@ type NativeZstd = (opts?: object) => NodeJS.ReadWriteStream;
  * pool; zstd uses node:zlib where the runtime has it and the streaming fzstd decoder otherwise.
  * Corrupt or truncated input ends with a {@link LayerDecompressError}.
  */
-export async function* decompressLayer(input: Readable, compression: LayerCompression): AsyncGenerator<Buffer> {
+export async function* decompressLayer(
+  input: Readable,
+  compression: LayerCompression,
+  onInput: (bytes: number) => void = () => undefined,
+): AsyncGenerator<Buffer> {
   if (compression === 'none') {
-    yield* input as AsyncIterable<Buffer>;
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      onInput(chunk.length);
+      yield chunk;
+    }
     return;
   }
   const native = (zlib as unknown as { createZstdDecompress?: NativeZstd }).createZstdDecompress;
@@ -26,6 +33,7 @@ export async function* decompressLayer(input: Readable, compression: LayerCompre
     const stream =
       compression === 'gzip' ? zlib.createGunzip({ chunkSize: GUNZIP_CHUNK }) : (native as NativeZstd)();
     input.on('error', (err) => (stream as unknown as Readable).destroy(err));
+    input.on('data', (chunk: Buffer) => onInput(chunk.length));
     input.pipe(stream as unknown as NodeJS.WritableStream);
     try {
       for await (const chunk of stream as unknown as AsyncIterable<Buffer>) yield chunk;
@@ -37,10 +45,10 @@ export async function* decompressLayer(input: Readable, compression: LayerCompre
     }
     return;
   }
-  yield* zstdChunks(input);
+  yield* zstdChunks(input, onInput);
 }
 
-async function* zstdChunks(input: Readable): AsyncGenerator<Buffer> {
+async function* zstdChunks(input: Readable, onInput: (bytes: number) => void): AsyncGenerator<Buffer> {
   let out: Buffer[] = [];
   let ended = false;
   const decoder = new ZstdStream((data, final) => {
@@ -57,7 +65,10 @@ async function* zstdChunks(input: Readable): AsyncGenerator<Buffer> {
     out = [];
     return ready;
   };
-  for await (const chunk of input as AsyncIterable<Buffer>) yield* push(chunk, false);
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    onInput(chunk.length);
+    yield* push(chunk, false);
+  }
   yield* push(new Uint8Array(0), true);
   if (!ended) throw new LayerDecompressError('zstd', new Error('stream ended before the last frame'));
 }

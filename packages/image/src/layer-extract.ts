@@ -30,12 +30,10 @@ export interface ExtractLayerOptions {
   onBytes?: (compressed: number, uncompressed: number) => void;
   /** Apply entry ownership to content files (default: when running as root). */
   chown?: boolean;
-  /** Files written at once (default 16). */
-  concurrency?: number;
 }
 
 const BUFFER_BUDGET = 32 * 1024 * 1024;
-const GZIP_MAGIC = [0x1f, 0x8b];
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
 /**
  * Decompresses, verifies and stores one layer: each regular file becomes a content file in
@@ -47,11 +45,13 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 export async function extractLayer(compressed: Readable, opts: ExtractLayerOptions): Promise<LayerIndex> {
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
   const writer = new StoreWriter(opts.dir, {
-    concurrency: opts.concurrency ?? 16,
     bufferBudget: BUFFER_BUDGET,
     chown: opts.chown ?? process.getuid?.() === 0,
   });
   const recorder = new EntryRecorder(writer, opts.limits);
+  // A stalled download yields no chunk to check the signal on: end the input instead.
+  const onAbort = () => compressed.destroy(opts.signal?.reason as Error);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const tarHash = await feed(compressed, opts, recorder, writer);
     await writer.flush();
@@ -71,7 +71,9 @@ export async function extractLayer(compressed: Readable, opts: ExtractLayerOptio
   } catch (err) {
     compressed.destroy();
     await writer.flush().catch(() => undefined);
-    throw err;
+    throw opts.signal?.aborted ? opts.signal.reason : err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -88,18 +90,32 @@ async function feed(
   parser.on('ignoredEntry', (entry: ReadEntry) =>
     recorder.fail(new LayerFormatError(`entry ${JSON.stringify(entry.path)} has an unsupported type ${entry.type}`)),
   );
-  parser.on('warn', (code: string, message: string) => recorder.fail(new LayerFormatError(`${code}: ${message}`)));
+  let unrecognised = false;
+  let sawEOF = false;
+  parser.on('eof', () => (sawEOF = true));
+  parser.on('warn', (code: string, message: string) => {
+    // Said of any archive without entries; an empty layer (end blocks only, or no bytes) is valid.
+    if (code === 'TAR_BAD_ARCHIVE' && message === 'Unrecognized archive format') unrecognised = true;
+    else recorder.fail(new LayerFormatError(`${code}: ${message}`));
+  });
   parser.on('error', (err: Error) => recorder.fail(new LayerFormatError(err.message)));
-  const ended = new Promise<void>((resolve) => parser.on('end', () => resolve()));
+  const ended = new Promise<void>((resolve) => {
+    parser.on('end', () => resolve());
+    parser.on('error', () => resolve());
+  });
 
   let compressedBytes = 0;
-  compressed.on('data', (c: Buffer) => (compressedBytes += c.length));
   let bytes = 0;
-  for await (const chunk of decompressLayer(compressed, opts.compression)) {
+  let head = Buffer.alloc(0);
+  const chunks = decompressLayer(compressed, opts.compression, (n) => (compressedBytes += n));
+  for await (const chunk of chunks) {
     opts.signal?.throwIfAborted();
-    if (bytes === 0 && chunk[0] === GZIP_MAGIC[0] && chunk[1] === GZIP_MAGIC[1]) {
+    if (head.length < GZIP_MAGIC.length) {
+      head = Buffer.concat([head, chunk.subarray(0, GZIP_MAGIC.length)]);
       // The parser would silently gunzip a second time; a real tar never starts so.
-      throw new LayerFormatError('the uncompressed layer is itself gzip data, not a tar archive');
+      if (head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC)) {
+        throw new LayerFormatError('the uncompressed layer is itself gzip data, not a tar archive');
+      }
     }
     bytes += chunk.length;
     if (bytes > budget) throw new LayerByteLimitError(opts.limits.maxBytes);
@@ -120,8 +136,33 @@ async function feed(
   parser.end();
   await ended;
   recorder.throwIfFailed();
-  if (!recorder.sawEnd) throw new LayerFormatError('archive is truncated or empty');
+  const empty = recorder.entries.length === 0 && (sawEOF || bytes === 0);
+  if (unrecognised && !empty) throw new LayerFormatError('not a tar archive');
   return { digest: hash, bytes };
+}
+
+/** Longest path and name Linux accepts: anything longer cannot be made and only costs work. */
+const PATH_MAX = 4095;
+const NAME_MAX = 255;
+const MAX_ID = 0xfffffffe;
+
+function checkedName(value: string, entryPath: string): string {
+  if (Buffer.byteLength(value) > PATH_MAX || value.split('/').some((c) => Buffer.byteLength(c) > NAME_MAX)) {
+    throw new LayerFormatError(`entry ${JSON.stringify(entryPath.slice(0, 200))} has a path or link target too long for any file system`);
+  }
+  return value;
+}
+
+function checkedId(id: number | undefined, entryPath: string): number {
+  const v = id ?? 0;
+  if (!Number.isSafeInteger(v) || v < 0 || v > MAX_ID) {
+    throw new LayerFormatError(`entry ${JSON.stringify(entryPath)} has an invalid owner id ${String(id)}`);
+  }
+  return v;
+}
+
+function finiteOr0(n: number | undefined): number {
+  return n !== undefined && Number.isFinite(n) ? n : 0;
 }
 
 /** Turns parser entries into index records and content files, enforcing the entry limit. */
@@ -131,7 +172,6 @@ class EntryRecorder {
   files = 0;
   fileBytes = 0;
   byteBudget = Infinity;
-  sawEnd = false;
   private failure: Error | undefined;
 
   constructor(
@@ -148,7 +188,6 @@ class EntryRecorder {
   }
 
   onEntry(entry: ReadEntry): void {
-    this.sawEnd = true;
     if (this.failure) return void entry.resume();
     try {
       this.record(entry);
@@ -161,13 +200,13 @@ class EntryRecorder {
   private record(entry: ReadEntry): void {
     if (this.entries.length >= this.limits.maxEntries) throw new LayerEntryLimitError(this.limits.maxEntries);
     if (entry.size > this.byteBudget) throw new LayerByteLimitError(this.limits.maxBytes);
-    const path = normaliseEntryPath(entry.path);
+    const path = checkedName(normaliseEntryPath(entry.path), entry.path);
     const base = {
       path,
       mode: (entry.mode ?? 0) & 0o7777,
-      uid: entry.uid ?? 0,
-      gid: entry.gid ?? 0,
-      mtime: entry.mtime ? entry.mtime.getTime() : 0,
+      uid: checkedId(entry.uid, entry.path),
+      gid: checkedId(entry.gid, entry.path),
+      mtime: finiteOr0(entry.mtime?.getTime()),
     };
     const whiteout = parseWhiteout(path);
     if (whiteout) {
@@ -187,10 +226,10 @@ class EntryRecorder {
         this.entries.push({ ...base, type: 'dir' });
         break;
       case 'SymbolicLink':
-        this.entries.push({ ...base, type: 'symlink', linkname: entry.linkpath ?? '' });
+        this.entries.push({ ...base, type: 'symlink', linkname: checkedName(entry.linkpath ?? '', entry.path) });
         break;
       case 'Link':
-        this.entries.push({ ...base, type: 'hardlink', linkname: normaliseEntryPath(entry.linkpath ?? '') });
+        this.entries.push({ ...base, type: 'hardlink', linkname: checkedName(normaliseEntryPath(entry.linkpath ?? ''), entry.path) });
         break;
       case 'CharacterDevice':
       case 'BlockDevice':

@@ -20,25 +20,15 @@ function errno(err: unknown): string | undefined {
  * @returns false when `path` did not exist.
  */
 export async function removeTree(layout: CacheLayout, path: string): Promise<boolean> {
-  if (!isInside(layout.root, path)) throw new Error(`refusing to remove ${path}: it is not inside the cache ${layout.root}`);
-  const trash = isInside(layout.tmp, path) ? path : join(layout.tmp, tmpName('trash'));
-  if (trash !== path) {
-    try {
-      await rename(path, trash);
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return false;
-      if (errno(err) !== 'EXDEV') throw err;
-      await rm(path, { recursive: true, force: true });
-      return true;
-    }
-  } else {
-    try {
-      await lstat(path);
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return false;
-      throw err;
-    }
+  // Renaming first also claims the tree: of several processes sweeping one leftover, one deletes it.
+  let trash: string | undefined;
+  try {
+    trash = await moveToTrash(layout, path);
+  } catch (err) {
+    if (errno(err) !== 'EXDEV') throw err;
+    trash = path;
   }
+  if (!trash) return false;
   await rm(trash, { recursive: true, force: true });
   return true;
 }

@@ -1,7 +1,13 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
-import { storeBucket, storeFilePath } from './layer-index.js';
+import type { Worker } from 'node:worker_threads';
+import { FILES_PER_BUCKET, storeBucket, storeFilePath } from './layer-index.js';
+import { startStoreWorker, type StoreAck, type StoreBatch, type StoreOp } from './store-worker.js';
+
+/** Operations as gathered, before their bytes are packed into the batch buffer. */
+type PendingOp =
+  | Exclude<StoreOp, ['f', ...unknown[]] | ['d', ...unknown[]]>
+  | ['f', string, Buffer[], boolean, number, number, number, number]
+  | ['d', number, Buffer[]];
 
 /** Ownership, mode and time given to a content file once its bytes are written. */
 export interface StoreFileMeta {
@@ -19,137 +25,161 @@ export interface StoreFileSink {
 }
 
 export interface StoreWriterOptions {
-  /** Files written at once (each write is a few thread-pool round trips). */
-  concurrency: number;
-  /** Bytes held in memory before the producer should wait ({@link StoreWriter.whenBelowBudget}). */
+  /** Bytes handed to the writer thread and not yet written before the producer should wait. */
   bufferBudget: number;
   /** chown content files (only meaningful as root). */
   chown: boolean;
 }
 
-interface Job {
-  chunks: Buffer[];
-  ended: boolean;
-  wake?: () => void;
+/** A file larger than this is streamed to the writer thread instead of sent whole. */
+const STREAM_THRESHOLD = 1024 * 1024;
+
+/** An error the writer thread met, rebuilt with its errno code. */
+export class StoreWriteError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(`writing the layer store failed: ${message}`);
+    this.name = 'StoreWriteError';
+  }
 }
 
 /**
- * Writes content files of one layer into its store directory with bounded concurrency, so
- * decompression and parsing go on while earlier files are written. Files are created with
- * O_EXCL in directories this writer made, so nothing already on disk is followed or replaced.
+ * Writes the content files of one layer through a dedicated thread, so decompression,
+ * parsing and hashing go on while earlier files are written. Files are created with O_EXCL
+ * in bucket directories this writer made, so nothing already on disk is followed or replaced.
  */
 export class StoreWriter {
-  private readonly limit: ReturnType<typeof pLimit>;
-  private readonly buckets = new Map<string, Promise<unknown>>();
-  private readonly pending = new Set<Promise<void>>();
-  private buffered = 0;
-  private budgetWaiters: Array<() => void> = [];
-  private failure: unknown;
+  private readonly worker: Worker;
+  private batch: PendingOp[] = [];
+  private inFlight = 0;
+  private failure: Error | undefined;
+  private waiters: Array<() => void> = [];
+  private ended: Promise<void> | undefined;
+  private onEnded: (() => void) | undefined;
+  private bucketsMade = -1;
 
   constructor(
     private readonly dir: string,
     private readonly opts: StoreWriterOptions,
   ) {
-    this.limit = pLimit(opts.concurrency);
+    this.worker = startStoreWorker();
+    this.worker.on('message', (ack: StoreAck) => this.onAck(ack));
+    this.worker.on('error', (err) => {
+      this.failure ??= err;
+      this.wakeAll();
+      this.onEnded?.();
+    });
+    this.worker.on('exit', () => this.onEnded?.());
   }
 
-  /** The first write error, if any (the producer checks it between chunks). */
-  get error(): unknown {
+  get error(): Error | undefined {
     return this.failure;
   }
 
-  /** Starts content file `id`; its bytes follow through the returned sink. */
+  /** Starts content file `id` (ids come in increasing order); its bytes follow through the sink. */
   begin(id: number, meta: StoreFileMeta): StoreFileSink {
-    const job: Job = { chunks: [], ended: false };
-    const run = this.limit(() => this.write(id, meta, job)).catch((err: unknown) => {
-      this.failure ??= err;
-      this.release(job.chunks.reduce((n, c) => n + c.length, 0));
-      job.chunks = [];
-    });
-    this.pending.add(run);
-    void run.finally(() => this.pending.delete(run));
+    this.ensureBucket(id);
+    const path = storeFilePath(this.dir, id);
+    let chunks: Buffer[] = [];
+    let held = 0;
+    let streaming = false;
+    const close = (): PendingOp => ['c', id, this.opts.chown, meta.uid, meta.gid, meta.mode, meta.mtime / 1000];
     return {
       push: (chunk) => {
-        if (this.failure !== undefined) return;
-        job.chunks.push(chunk);
-        this.buffered += chunk.length;
-        job.wake?.();
+        chunks.push(chunk);
+        held += chunk.length;
+        if (held < STREAM_THRESHOLD) return;
+        if (!streaming) this.batch.push(['o', id, path]);
+        streaming = true;
+        this.batch.push(['d', id, chunks]);
+        this.inFlight += held;
+        chunks = [];
+        held = 0;
       },
       end: () => {
-        job.ended = true;
-        job.wake?.();
+        this.inFlight += held;
+        if (!streaming) {
+          this.batch.push(['f', path, chunks, this.opts.chown, meta.uid, meta.gid, meta.mode, meta.mtime / 1000]);
+          return;
+        }
+        if (chunks.length > 0) this.batch.push(['d', id, chunks]);
+        this.batch.push(close());
       },
     };
   }
 
-  /** Resolves once buffered bytes are under budget (or a write failed). */
+  /** Hands the operations gathered so far to the writer thread. */
+  send(): void {
+    if (this.batch.length === 0 || this.failure) return;
+    const batch = pack(this.batch);
+    this.worker.postMessage(batch, [batch.data]);
+    this.batch = [];
+  }
+
+  /** Resolves once the bytes handed over are under budget (or a write failed). */
   whenBelowBudget(): Promise<void> {
-    if (this.buffered <= this.opts.bufferBudget || this.failure !== undefined) return Promise.resolve();
-    return new Promise((resolve) => this.budgetWaiters.push(resolve));
+    this.send();
+    if (this.inFlight <= this.opts.bufferBudget || this.failure) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Waits for every started file to be written; rejects with the first write error. */
+  /** Waits until every file is written and stops the thread; rejects with the first write error. */
   async flush(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
-    if (this.failure !== undefined) throw this.failure;
+    this.send();
+    // The thread handles messages in order: its answer to 'end' comes after every write.
+    this.ended ??= new Promise<void>((resolve) => {
+      this.onEnded = resolve;
+      this.worker.postMessage('end');
+    }).then(async () => {
+      await this.worker.terminate();
+    });
+    await this.ended;
+    if (this.failure) throw this.failure;
   }
 
-  private release(bytes: number): void {
-    this.buffered -= bytes;
-    if (this.buffered <= this.opts.bufferBudget || this.failure !== undefined) {
-      const waiters = this.budgetWaiters;
-      this.budgetWaiters = [];
-      for (const w of waiters) w();
-    }
+  private onAck(ack: StoreAck): void {
+    this.inFlight -= ack.bytes;
+    if (ack.error) this.failure ??= new StoreWriteError(ack.error.message, ack.error.code);
+    if (this.inFlight <= this.opts.bufferBudget || this.failure) this.wakeAll();
+    if (ack.ended) this.onEnded?.();
   }
 
-  private bucket(id: number): Promise<unknown> {
-    const rel = storeBucket(id);
-    let made = this.buckets.get(rel);
-    if (!made) {
-      made = mkdir(join(this.dir, rel), { recursive: true, mode: 0o700 });
-      this.buckets.set(rel, made);
-    }
-    return made;
+  private wakeAll(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const fn of w) fn();
   }
 
-  private async write(id: number, meta: StoreFileMeta, job: Job): Promise<void> {
-    if (this.failure !== undefined) return;
-    await this.bucket(id);
-    const fh = await open(storeFilePath(this.dir, id), 'wx', 0o600);
-    try {
-      await this.drain(fh, job);
-      // chown first: it clears setuid/setgid, which the chmod then sets.
-      if (this.opts.chown) await fh.chown(meta.uid, meta.gid);
-      await fh.chmod(meta.mode);
-      const t = meta.mtime / 1000;
-      await fh.utimes(t, t);
-    } finally {
-      await fh.close();
-    }
-  }
-
-  private async drain(fh: FileHandle, job: Job): Promise<void> {
-    for (;;) {
-      if (job.chunks.length > 0) {
-        const chunks = job.chunks;
-        job.chunks = [];
-        const bytes = chunks.reduce((n, c) => n + c.length, 0);
-        await writeAll(fh, chunks, bytes);
-        this.release(bytes);
-        continue;
-      }
-      if (job.ended || this.failure !== undefined) return;
-      await new Promise<void>((resolve) => (job.wake = resolve));
-      job.wake = undefined;
+  private ensureBucket(id: number): void {
+    const bucket = Math.floor(id / FILES_PER_BUCKET);
+    while (this.bucketsMade < bucket) {
+      this.bucketsMade++;
+      if (this.bucketsMade === 0) this.batch.push(['m', join(this.dir, 'files')]);
+      this.batch.push(['m', join(this.dir, storeBucket(this.bucketsMade * FILES_PER_BUCKET))]);
     }
   }
 }
 
-async function writeAll(fh: FileHandle, chunks: Buffer[], bytes: number): Promise<void> {
-  let { bytesWritten } = await fh.writev(chunks);
-  while (bytesWritten < bytes) {
-    const rest = Buffer.concat(chunks).subarray(bytesWritten);
-    bytesWritten += (await fh.write(rest)).bytesWritten;
-  }
+/**
+ * Copies the bytes of a batch into one buffer of its own, which is then transferred: one copy
+ * per byte, where cloning each chunk would copy the whole decompressor buffer it is a view of.
+ */
+function pack(pending: PendingOp[]): StoreBatch {
+  let total = 0;
+  for (const op of pending) if (op[0] === 'f' || op[0] === 'd') for (const c of op[2]) total += c.length;
+  const data = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  const put = (chunks: Buffer[]): [number, number] => {
+    const start = at;
+    for (const c of chunks) at += c.copy(data, at);
+    return [start, at];
+  };
+  const ops = pending.map((op): StoreOp => {
+    if (op[0] === 'f') return ['f', op[1], ...put(op[2]), op[3], op[4], op[5], op[6], op[7]];
+    if (op[0] === 'd') return ['d', op[1], ...put(op[2])];
+    return op;
+  });
+  return { data: data.buffer as ArrayBuffer, ops };
 }

@@ -87,7 +87,7 @@ export class Child {
       `import { createInterface } from 'node:readline';\n` +
       `const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();\n` +
       `const next = async () => (await input.next()).value;\n` +
-      `const say = (s) => process.stdout.write(s + '\\n');\n${code}\n`;
+      `const say = (s) => process.stdout.write(s + '\\n');\n${code}\nprocess.exit(0);\n`;
     this.proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', body], {
       cwd: PKG_ROOT,
       env: { ...process.env, ...env },

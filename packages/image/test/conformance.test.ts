@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   buildImage,
   diffTrees,
@@ -55,7 +55,7 @@ function umociUnpack(layout: string, dest: string): void {
 /** The root directory's own metadata depends on who created it; compare what is inside. */
 const inside = (tree: TreeEntry[]) => tree.filter((e) => e.path !== '.');
 
-async function compareWithUmoci(t: Tap.Test, layers: TarEntry[][], ignore: TreeIgnore[] = [], withRoot = false): Promise<TreeEntry[]> {
+async function compareWithUmoci(t: Test, layers: TarEntry[][], ignore: TreeIgnore[] = [], withRoot = false): Promise<TreeEntry[]> {
   const work = await mkdtemp(join(tmpdir(), 'conformance-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
   const built = layers.map((entries) => makeLayer(entries));
@@ -69,11 +69,6 @@ async function compareWithUmoci(t: Tap.Test, layers: TarEntry[][], ignore: TreeI
   const ours = pick(await snapshotTree(join(work, 'ours')));
   t.same(diffTrees(theirs, ours, { ignore }), [], 'same tree as umoci raw unpack');
   return ours;
-}
-
-type Tap = typeof t;
-declare namespace Tap {
-  type Test = Parameters<Parameters<Tap['test']>[1] & ((t: never) => unknown)>[0];
 }
 
 const find = (tree: TreeEntry[], path: string) => tree.find((e) => e.path === path);
@@ -180,4 +175,15 @@ t.test('hardlink to a symlink links the symlink itself; whiteout of a symlink re
   ]);
   t.equal(find(tree, 'h')?.type, 'symlink');
   t.ok(find(tree, 'd/f'), 'the whited-out symlink\'s target stays');
+});
+
+t.test('whiteouts never remove what their own layer added, whatever the order', async (t) => {
+  // umoci leaves the time of its own deletions on `d`; ours keeps the header's mtime.
+  const tree = await compareWithUmoci(t, [
+    [file('x', 'old'), dir('d'), file('d/a', 'a'), file('d/b', 'b'), file('y', 'y')],
+    [file('x', 'new'), marker('.wh.x'), dir('d'), file('d/c', 'c'), marker('.wh.d'), marker('.wh.missing'), marker('nodir/.wh.y')],
+  ], ['dirMtime']);
+  t.equal(find(tree, 'x')?.size, 3, 'the new x survives a later whiteout of x');
+  t.ok(find(tree, 'd/c'), 'a child added before the whiteout of its directory survives');
+  t.notOk(find(tree, 'd/a'), 'lower children of the whited-out directory are gone');
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { makeLayer, snapshotTree, writeTar, type TarEntry, type TreeEntry } from '@broodbox/testkit';
 import { composeRootfs, type StoredLayer } from '../src/compose.js';
 import { extractLayer } from '../src/layer-extract.js';
@@ -19,7 +19,7 @@ interface Scene {
 }
 
 /** A work dir with a "victim" directory next to the store and rootfs, holding a file layers aim at. */
-async function scene(t: Tap.Test): Promise<Scene> {
+async function scene(t: Test): Promise<Scene> {
   const base = await mkdtemp(join(tmpdir(), 'hostile-'));
   t.teardown(() => rm(base, { recursive: true, force: true }));
   const victim = join(base, 'victim');
@@ -28,11 +28,6 @@ async function scene(t: Tap.Test): Promise<Scene> {
   await mkdir(join(victim, 'etc'));
   const store = join(base, 'store');
   return { base, victim, store, rootfs: join(base, 'rootfs'), victimBefore: await snapshotTree(victim) };
-}
-
-type Tap = typeof t;
-declare namespace Tap {
-  type Test = Parameters<Parameters<Tap['test']>[1] & ((t: never) => unknown)>[0];
 }
 
 async function apply(s: Scene, layers: TarEntry[][], limits: ExtractLimits = DEFAULT_LIMITS): Promise<void> {
@@ -47,7 +42,7 @@ async function apply(s: Scene, layers: TarEntry[][], limits: ExtractLimits = DEF
 }
 
 /** Nothing outside the store and rootfs changed, and the store holds only what extraction makes. */
-async function assertContained(t: Tap.Test, s: Scene): Promise<void> {
+async function assertContained(t: Test, s: Scene): Promise<void> {
   t.same(await snapshotTree(s.victim), s.victimBefore, 'victim directory untouched');
   const stray = (await readdir(s.base)).filter((n) => !['rootfs', 'store', 'victim'].includes(n));
   t.same(stray, [], 'no stray paths next to the work dirs');
@@ -55,6 +50,10 @@ async function assertContained(t: Tap.Test, s: Scene): Promise<void> {
     const names = (await readdir(join(s.store, layer))).filter((n) => n !== 'index.json' && n !== 'files');
     t.same(names, [], `store layer ${layer} holds only its index and content files`);
   }
+}
+
+function* chunksOf(buf: Buffer, size: number): Generator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
 
 const f = (path: string, content = 'x'): TarEntry => ({ path, type: 'file', content });
@@ -199,14 +198,19 @@ t.test('malformed archives are refused with a named error', async (t) => {
     ['unknown entry type', writeTar([{ ...f('s'), typeflag: 'S' }])],
     ['truncated archive', writeTar([f('a', 'x'.repeat(2000))]).subarray(0, 1024)],
     ['nested gzip', gzipSync(writeTar([f('a')]))],
+    ['name longer than any file system allows', writeTar([f(`${'n'.repeat(300)}`)])],
+    ['path longer than any file system allows', writeTar([f(Array.from({ length: 2100 }, () => 'a').join('/'))])],
+    ['owner id out of range', writeTar([{ ...f('u'), pax: { uid: String(2 ** 40) } }])],
   ];
   const corrupt = writeTar([f('a'), f('b')]);
-  corrupt[1024 + 10] ^= 0xff; // inside the second header (the first one and its body take 1024 bytes): checksum no longer matches
+  // Inside the second header (the first one and its body take 1024 bytes): the checksum no longer matches.
+  corrupt.writeUInt8(corrupt.readUInt8(1034) ^ 0xff, 1034);
   bad.push(['bad header checksum', corrupt]);
   for (const [name, tar] of bad) {
-    const layer = makeLayer(tar);
+    const layer = makeLayer(tar, { compression: 'none' });
     await t.rejects(
-      extractLayer(Readable.from([layer.blob]), { compression: 'gzip', diffID: layer.diffID, dir: join(s.store, name.replace(/ /g, '-')), limits: DEFAULT_LIMITS }),
+      // One byte per chunk: no check may rely on seeing a whole header at once.
+      extractLayer(Readable.from(chunksOf(layer.blob, 1)), { compression: 'none', diffID: layer.diffID, dir: join(s.store, name.replace(/ /g, '-')), limits: DEFAULT_LIMITS }),
       { code: 'LAYER_BAD_TAR' },
       name,
     );

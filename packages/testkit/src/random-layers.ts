@@ -109,7 +109,7 @@ class StackGenerator {
     const [lo, hi] = this.opts.opsPerLayer ?? [4, 14];
     const ops = index === 0 ? Math.max(hi, 8) : this.rnd.int(lo, hi);
     for (let i = 0; i < ops; i++) this.op(st, index);
-    if (this.opts.hostile && this.rnd.chance(0.7)) this.hostileOp(st);
+    if (this.opts.hostile && this.rnd.chance(0.4)) this.hostileOp(st);
     return st.entries;
   }
 

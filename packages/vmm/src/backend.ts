@@ -25,6 +25,8 @@ export interface MachineConfig {
   channels: ChannelSpec[];
   /** User-mode networking (NAT, guest 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3). */
   network?: boolean;
+  /** virtio-fs shares: a vhost-user socket (served by virtiofsd) per tag. */
+  shares?: { tag: string; socketPath: string }[];
 }
 
 /** How a machine ended. */

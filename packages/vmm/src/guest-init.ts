@@ -43,7 +43,7 @@ exec ${BB} nsenter -F -S "$uid" -G "$gid" -- "$cmd" "$@"
 `;
 
 /** The initramfs /init. Bump INIT_VERSION when it changes so cached initramfs images are rebuilt. */
-export const INIT_VERSION = 2;
+export const INIT_VERSION = 3;
 export const INIT_SCRIPT = `#!/bin/sh
 # bbox guest init v${INIT_VERSION}: mount the root disk, run the command, report its exit status, power off.
 PATH=/bin
@@ -80,11 +80,18 @@ load() {
 }
 
 BBOX_NET=0
+BBOX_VOLUMES=
 BBOX_HOSTNAME=bbox
+bbox_volumes() { :; }
+# volume TAG GUEST_PATH ro|rw: mounts a virtio-fs share inside the root.
+volume() {
+  mkdir -p "/newroot$2" && mount -t virtiofs -o "$3" "$1" "/newroot$2" || fail "cannot mount shared directory $2"
+}
 BBOX_EXEC='${EXEC_SCRIPT.replace(/'/g, `'\\''`)}'
 . /bbox/spec
 load /lib/modules/load.list
 [ "$BBOX_NET" = 1 ] && load /lib/modules/load-net.list
+[ -n "$BBOX_VOLUMES" ] && load /lib/modules/load-fs.list
 
 i=0
 until status_port=$(port ${PORTS.status}) && wait_for "$status_port"; do
@@ -100,6 +107,7 @@ mount -t proc proc /newroot/proc && mount -t sysfs sysfs /newroot/sys && mount -
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
 mount -t tmpfs -o mode=1777 shm /newroot/dev/shm
+bbox_volumes
 ln -s /proc/self/fd /newroot/dev/fd
 ln -s /proc/self/fd/0 /newroot/dev/stdin
 ln -s /proc/self/fd/1 /newroot/dev/stdout
@@ -122,6 +130,8 @@ poweroff -f
 export interface GuestOptions {
   hostname?: string;
   network?: boolean;
+  /** virtio-fs shares to mount: tag, absolute guest path, read-only. */
+  shares?: { tag: string; guest: string; readOnly?: boolean }[];
 }
 
 /** The per-VM `/bbox/spec` file that /init sources: shell assignments and the `set --` line for env + exec. */
@@ -129,6 +139,8 @@ export function specScript(spec: VmSpec, opts: GuestOptions = {}): string {
   const lines = [
     `BBOX_NET=${opts.network ? 1 : 0}`,
     `BBOX_HOSTNAME=${shellQuote(opts.hostname ?? 'bbox')}`,
+    `BBOX_VOLUMES=${opts.shares?.length ? 1 : ''}`,
+    `bbox_volumes() { :;${(opts.shares ?? []).map((s) => ` volume ${shellQuote(s.tag)} ${shellQuote(s.guest)} ${s.readOnly ? 'ro' : 'rw'};`).join('')} }`,
     // env -i takes the KEY=value words, then runs the exec script inside the root.
     `set -- ${[...spec.env, BB, 'sh', '-c'].map(shellQuote).join(' ')} "$BBOX_EXEC" bbox-exec ${[
       spec.workingDir,

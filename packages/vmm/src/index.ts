@@ -12,13 +12,14 @@ export { buildVmSpec, DEFAULT_PATH, DEFAULT_MEMORY_MIB, type VmSpec, type VmSpec
 export { resolveUser, type ResolvedUser } from './users.js';
 export { ensureRootDisk, createOverlay, measureTree, type RootDisk, type RootDiskOptions } from './disk.js';
 export { findKernel, kernelDigest, type KernelFiles, type KernelOptions } from './kernel.js';
-export { ensureInitramfs, specArchive, BASE_MODULES, NET_MODULES, type Initramfs, type InitramfsOptions } from './initramfs.js';
+export { ensureInitramfs, specArchive, BASE_MODULES, NET_MODULES, FS_MODULES, type Initramfs, type InitramfsOptions } from './initramfs.js';
 export { resolveModules, type KernelModule } from './modules.js';
 export { buildCpio, type CpioEntry } from './cpio.js';
 export { PORTS, PROBE_ARG, PROBE_MARK } from './guest-init.js';
 export { chooseAccelerator, probeBoot, type AccelRequest, type AccelOptions } from './accel.js';
 export { QemuBackend, qemuArgs, kernelCmdline, type QemuBackendOptions } from './qemu.js';
 export type { Backend, Machine, MachineConfig, MachineExit, ChannelSpec, Accelerator } from './backend.js';
+export { parseVolume, checkVolumes, startShares, type Volume, type Share } from './volumes.js';
 export { defaultKernelDirs, defaultVmCacheDir } from './paths.js';
 export { readRootfsFile, resolveInRoot } from './rootfs-read.js';
 export * from './errors.js';

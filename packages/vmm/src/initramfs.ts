@@ -17,6 +17,8 @@ import type { VmSpec } from './spec.js';
 export const BASE_MODULES = ['virtio_mmio', 'virtio_blk', 'virtio_console', 'ext4'];
 /** Drivers loaded only for `network: true`. */
 export const NET_MODULES = ['virtio_net'];
+/** Drivers loaded only when host directories are shared. */
+export const FS_MODULES = ['virtiofs'];
 
 export interface InitramfsOptions {
   kernel: KernelFiles;
@@ -48,6 +50,29 @@ export function ensureInitramfs(opts: InitramfsOptions): Promise<Initramfs> {
 }
 
 async function buildOrReuse(opts: InitramfsOptions): Promise<Initramfs> {
+  // Hashing the kernel, busybox and modules on every run costs more than the rest of the host
+  // side; a stat fingerprint of the inputs points at the archive built from them last time.
+  const dir = join(opts.cacheDir, 'initramfs');
+  const fingerprint = join(dir, `stat-${await statFingerprint(opts)}.json`);
+  const known = await readFile(fingerprint, 'utf8').then((t) => JSON.parse(t) as Initramfs, () => undefined);
+  if (known && (await stat(known.path).then((st) => st.isFile(), () => false))) return known;
+  const built = await buildIfMissing(opts, dir);
+  const tmp = `${fingerprint}.tmp-${randomBytes(6).toString('hex')}`;
+  await writeFile(tmp, JSON.stringify(built));
+  await rename(tmp, fingerprint);
+  return built;
+}
+
+async function statFingerprint(opts: InitramfsOptions): Promise<string> {
+  const files = [opts.kernel.kernel, opts.busybox ?? '/bin/busybox'];
+  if (opts.kernel.modulesDir) files.push(opts.kernel.modulesDir, join(opts.kernel.modulesDir, 'modules.dep'));
+  const parts = await Promise.all(
+    files.map((f) => stat(f).then((st) => `${f}:${st.size}:${st.mtimeMs}:${st.ino}`, () => `${f}:-`)),
+  );
+  return createHash('sha256').update(`v${INIT_VERSION}\0${INIT_SCRIPT}\0${opts.kernel.confinedTo ?? ''}\0${parts.join('\0')}`).digest('hex').slice(0, 32);
+}
+
+async function buildIfMissing(opts: InitramfsOptions, dir: string): Promise<Initramfs> {
   const busyboxPath = opts.busybox ?? '/bin/busybox';
   const busybox = await readFile(busyboxPath).catch((e: NodeJS.ErrnoException) => {
     throw new HostToolError(`busybox not found at ${busyboxPath}: install the Debian package busybox-static`, { cause: e });
@@ -59,16 +84,18 @@ async function buildOrReuse(opts: InitramfsOptions): Promise<Initramfs> {
   const base = opts.kernel.modulesDir ? await resolveModules(opts.kernel.modulesDir, BASE_MODULES) : [];
   const net = opts.kernel.modulesDir ? await resolveModules(opts.kernel.modulesDir, [...BASE_MODULES, ...NET_MODULES]) : [];
   const netOnly = net.filter((m) => !base.some((b) => b.name === m.name));
-  const modules = await loadModules([...base, ...netOnly], opts.kernel.confinedTo);
+  const fs = opts.kernel.modulesDir ? await resolveModules(opts.kernel.modulesDir, [...BASE_MODULES, ...FS_MODULES]) : [];
+  const fsOnly = fs.filter((m) => !base.some((b) => b.name === m.name));
+  const modules = await loadModules([...base, ...netOnly, ...fsOnly], opts.kernel.confinedTo);
 
   const key = createHash('sha256');
   key.update(`init v${INIT_VERSION}\0${INIT_SCRIPT}\0${digest}\0`).update(busybox);
   for (const m of modules) key.update(`${m.name}\0`).update(m.data);
-  const dir = join(opts.cacheDir, 'initramfs');
   const path = join(dir, `${key.digest('hex').slice(0, 32)}.cpio`);
   if (await stat(path).then((s) => s.isFile(), () => false)) return { path, kernelDigest: digest };
 
-  const archive = buildCpio(entries(busybox, modules, base.map((m) => m.name), netOnly.map((m) => m.name)));
+  const lists = { base: base.map((m) => m.name), net: netOnly.map((m) => m.name), fs: fsOnly.map((m) => m.name) };
+  const archive = buildCpio(entries(busybox, modules, lists));
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   try {
@@ -88,18 +115,20 @@ export function specArchive(spec: VmSpec, opts: GuestOptions = {}): Buffer {
   ]);
 }
 
-function entries(busybox: Buffer, modules: { name: string; data: Buffer }[], base: string[], net: string[]): CpioEntry[] {
-  const list: CpioEntry[] = [
+function entries(busybox: Buffer, modules: { name: string; data: Buffer }[], lists: Record<'base' | 'net' | 'fs', string[]>): CpioEntry[] {
+  const list = (names: string[]) => Buffer.from(names.map((n) => `${n}.ko\n`).join(''));
+  const files: CpioEntry[] = [
     ...['bin', 'dev', 'proc', 'sys', 'newroot', 'lib', 'lib/modules'].map((path): CpioEntry => ({ type: 'dir', path })),
     { type: 'chardev', path: 'dev/console', major: 5, minor: 1 },
     { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
     { type: 'symlink', path: 'bin/sh', target: 'busybox' },
     { type: 'file', path: 'init', data: Buffer.from(INIT_SCRIPT), mode: 0o755 },
-    { type: 'file', path: 'lib/modules/load.list', data: Buffer.from(base.map((n) => `${n}.ko\n`).join('')) },
-    { type: 'file', path: 'lib/modules/load-net.list', data: Buffer.from(net.map((n) => `${n}.ko\n`).join('')) },
+    { type: 'file', path: 'lib/modules/load.list', data: list(lists.base) },
+    { type: 'file', path: 'lib/modules/load-net.list', data: list(lists.net) },
+    { type: 'file', path: 'lib/modules/load-fs.list', data: list(lists.fs) },
   ];
-  for (const m of modules) list.push({ type: 'file', path: `lib/modules/${m.name}.ko`, data: m.data });
-  return list;
+  for (const m of modules) files.push({ type: 'file', path: `lib/modules/${m.name}.ko`, data: m.data });
+  return files;
 }
 
 async function loadModules(mods: KernelModule[], confinedTo: string | undefined): Promise<{ name: string; data: Buffer }[]> {

@@ -47,13 +47,18 @@ export class QemuBackend implements Backend {
 /** The QEMU command line for `config`. */
 export function qemuArgs(c: MachineConfig): string[] {
   // Without kvmclock (TCG) the kernel needs the legacy PIT/PIC to calibrate its timers.
-  const machine = c.accel === 'kvm' ? 'microvm,accel=kvm' : 'microvm,accel=tcg,pit=on,pic=on,rtc=on';
+  let machine = c.accel === 'kvm' ? 'microvm,accel=kvm' : 'microvm,accel=tcg,pit=on,pic=on,rtc=on';
+  const shares = c.shares ?? [];
+  // vhost-user devices need guest memory that virtiofsd can map.
+  if (shares.length) machine += ',memory-backend=mem';
   const args = [
     '-M', machine,
     '-cpu', c.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(c.cpus),
     '-m', String(c.memoryMiB),
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
+    // Modern (virtio 1.0) transport: vhost-user devices such as virtio-fs refuse the legacy one.
+    '-global', 'virtio-mmio.force-legacy=false',
     '-serial', 'stdio',
     '-kernel', c.kernel,
     '-initrd', c.initrd,
@@ -71,6 +76,11 @@ export function qemuArgs(c: MachineConfig): string[] {
       args.push('-device', `virtserialport,chardev=ch${i},name=${ch.name}`);
     });
   }
+  if (shares.length) args.push('-object', `memory-backend-memfd,id=mem,size=${c.memoryMiB}M,share=on`);
+  shares.forEach((s, i) => {
+    args.push('-chardev', `socket,id=fs${i},path=${escapeOpt(s.socketPath)}`);
+    args.push('-device', `vhost-user-fs-device,chardev=fs${i},tag=${s.tag}`);
+  });
   if (c.network) args.push('-netdev', 'user,id=net0', '-device', 'virtio-net-device,netdev=net0');
   return args;
 }

@@ -19,6 +19,7 @@ import { findKernel, type KernelFiles, type KernelOptions } from './kernel.js';
 import { defaultVmCacheDir } from './paths.js';
 import { kernelCmdline, QemuBackend } from './qemu.js';
 import { buildVmSpec, type VmSpec, type VmSpecOverrides } from './spec.js';
+import { checkVolumes, startShares, type Share, type Volume } from './volumes.js';
 
 /** Options of {@link runVm}. */
 export interface RunVmOptions extends VmSpecOverrides {
@@ -45,6 +46,8 @@ export interface RunVmOptions extends VmSpecOverrides {
   signal?: AbortSignal;
   /** User-mode networking. */
   network?: boolean;
+  /** Host directories to mount in the guest over virtio-fs (needs root on the host). */
+  volumes?: Volume[];
   hostname?: string;
   /** Each line of the guest console (kernel and init messages). */
   onConsole?: (line: string) => void;
@@ -92,6 +95,8 @@ export async function prepareBoot(opts: Pick<RunVmOptions, 'kernel' | 'accel' | 
 export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   opts.signal?.throwIfAborted();
   const spec = await buildVmSpec(opts.config, opts, opts.rootfsPath);
+  const volumes = opts.volumes ?? [];
+  await checkVolumes(volumes);
   const boot = await prepareBoot(opts);
   const disk = await ensureRootDisk(opts.rootfsPath, opts.diskPath, { signal: opts.signal });
 
@@ -99,12 +104,16 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   const vmDir = await mkdtemp(join(opts.workDir, 'vm-'));
   const sockDir = vmDir.length <= MAX_SOCKET_DIR ? vmDir : await mkdtemp(join(tmpdir(), 'bbox-'));
   let channels: HostChannels | undefined;
+  let shares: Share[] = [];
   try {
     const overlay = join(vmDir, 'root.qcow2');
     const initrd = join(vmDir, 'initrd.cpio');
     await createOverlay(disk.path, overlay);
     await copyFile(boot.initramfs, initrd);
-    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname: opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}` }));
+    shares = await startShares(volumes, sockDir);
+    const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
+    const hostname = opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}`;
+    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, shares: guestShares }));
     channels = await HostChannels.open(sockDir, opts.stdout ?? process.stdout, opts.stderr ?? process.stderr);
     const started = Date.now();
     const machine = await boot.backend.start({
@@ -117,11 +126,13 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
       rootDisk: { path: overlay, format: 'qcow2' },
       channels: channels.specs(),
       network: opts.network,
+      shares: shares.map((s) => ({ tag: s.tag, socketPath: s.socketPath })),
     });
     const exitCode = await supervise(machine, channels, spec, opts);
     return { exitCode, accel: boot.accel, spec, diskBuilt: disk.built, machineMs: Date.now() - started };
   } finally {
     await channels?.close();
+    await Promise.all(shares.map((s) => s.stop()));
     await rm(vmDir, { recursive: true, force: true });
     if (sockDir !== vmDir) await rm(sockDir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageConfig } from 'oci-client-lite';
-import { buildVmSpec, NoCommandError, UserNotFoundError, VmSpecError, readRootfsFile } from '../src/index.js';
+import { buildVmSpec, checkVolumes, NoCommandError, parseVolume, UserNotFoundError, VmSpecError, readRootfsFile } from '../src/index.js';
 import { makeBusyboxRootfs } from './guest-kernel.js';
 
 const image = (config: ImageConfig['config']): ImageConfig => ({ rootfs: { type: 'layers', diff_ids: [] }, config });
@@ -68,4 +68,14 @@ t.test('rootfs files are read through symlinks confined to the rootfs', async (t
   symlinkSync('/real/passwd', join(root, 'inroot'));
   t.match(await readRootfsFile(root, '/inroot'), /^inside:/, 'absolute target inside the rootfs is followed');
   await t.rejects(buildVmSpec(image({ Cmd: ['x'] }), { user: 'evil' }, root), UserNotFoundError);
+});
+
+t.test('volumes parse as HOST:GUEST[:ro] and are checked', async (t) => {
+  const dir = t.testdir({ share: {} });
+  t.same(parseVolume(`${dir}/share:/data:ro`), { host: `${dir}/share`, guest: '/data', readOnly: true });
+  t.same(parseVolume(`${dir}/share:/data`), { host: `${dir}/share`, guest: '/data', readOnly: false });
+  t.throws(() => parseVolume('/x'), VmSpecError);
+  t.throws(() => parseVolume('/x:/y:rx'), VmSpecError);
+  await t.rejects(checkVolumes([{ host: `${dir}/missing`, guest: '/data' }]), { code: 'VM_BAD_SPEC', message: /is not a directory/ });
+  await t.rejects(checkVolumes([{ host: `${dir}/share`, guest: 'relative' }]), { code: 'VM_BAD_SPEC', message: /absolute/ });
 });

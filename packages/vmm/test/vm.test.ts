@@ -1,12 +1,14 @@
 // Real QEMU microVMs (TCG is fine) booting a real Debian cloud kernel and a busybox rootfs.
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ImageConfig } from 'oci-client-lite';
 import { KernelNotFoundError, runVm, VmAbortedError, VmBootError, VmTimeoutError, type RunVmOptions } from '../src/index.js';
-import { kernelDir, makeBusyboxRootfs } from './guest-kernel.js';
+import { kernelDir, makeBusyboxRootfs, makeGlibcRootfs } from './guest-kernel.js';
 
 const kernels = kernelDir();
 const base = t.testdir({ work: {}, cache: {}, disks: {} });
@@ -123,4 +125,47 @@ t.test('a missing kernel gives the clear error before anything starts', async (t
   const { result } = run({ kernel: { kernelDirs: [empty], searchHost: false } });
   await t.rejects(result, KernelNotFoundError);
   await t.rejects(run({ kernel: { kernelDirs: [empty], searchHost: false } }).result, { code: 'VM_KERNEL_NOT_FOUND', message: /fetch-kernel\.sh/ });
+});
+
+t.test('a Debian-like glibc root runs its own GNU programs, not busybox applets', async (t) => {
+  const glibc = makeGlibcRootfs(join(base, 'glibc-rootfs'));
+  const { got, result } = run({
+    rootfsPath: glibc,
+    diskPath: join(base, 'disks', 'glibc.ext4'),
+    config: { rootfs: { type: 'layers', diff_ids: [] }, config: { Entrypoint: ['bash', '-c'], Cmd: ['echo "bash $BASH_VERSION"; ls --version'] } },
+  });
+  t.equal((await result).exitCode, 0, got.err);
+  t.match(got.out, /^bash 5\..*\nls \(GNU coreutils\)/);
+});
+
+t.test('network: user-mode networking reaches a host service only when asked for', async (t) => {
+  const server = createServer((_req, res) => res.end('hello from the host\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  // The host's loopback is the guest's 10.0.2.2.
+  const get = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 10.0.2.2 ${(server.address() as AddressInfo).port}`;
+  const on = run({ cmd: ['sh', '-c', get], network: true });
+  t.equal((await on.result).exitCode, 0, on.got.err);
+  t.match(on.got.out, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nhello from the host\n$/);
+  const off = run({ cmd: ['sh', '-c', get] });
+  t.not((await off.result).exitCode, 0, 'no network device without network: true');
+});
+
+t.test('volumes: a host directory is shared read-write, or read-only even against a guest remount', async (t) => {
+  const share = join(base, 'share');
+  mkdirSync(share);
+  writeFileSync(join(share, 'in.txt'), 'from the host\n');
+  const rw = run({ cmd: ['sh', '-c', 'cat /data/in.txt && echo from the guest > /data/out.txt'], volumes: [{ host: share, guest: '/data' }] });
+  t.equal((await rw.result).exitCode, 0, rw.got.err);
+  t.equal(rw.got.out, 'from the host\n');
+  t.equal(readFileSync(join(share, 'out.txt'), 'utf8'), 'from the guest\n', 'the write reached the host');
+
+  const ro = run({
+    cmd: ['sh', '-c', 'cat /data/in.txt; echo x > /data/ro.txt; mount -o remount,rw /data; echo x > /data/ro2.txt'],
+    volumes: [{ host: share, guest: '/data', readOnly: true }],
+  });
+  t.not((await ro.result).exitCode, 0);
+  t.equal(ro.got.out, 'from the host\n');
+  t.match(ro.got.err, /Read-only file system/);
+  t.notOk(existsSync(join(share, 'ro.txt')) || existsSync(join(share, 'ro2.txt')), 'nothing written through a read-only share');
 });

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import type { Cache } from '@broodbox/image';
-import { describeError } from '../errors.js';
+import { reportError, warn, type CommandIo } from '../command-io.js';
 import { resolveSettings, type SettingFlags, type Settings } from '../settings.js';
 
 /**
@@ -27,14 +27,16 @@ export abstract class BboxCommand extends Command {
     }
   }
 
+  protected io(): CommandIo {
+    return { stdout: this.context.stdout, stderr: this.context.stderr, env: this.context.env, cwd: process.cwd() };
+  }
+
   protected fail(err: unknown): number {
-    const report = describeError(err, this.context.env.BBOX_DEBUG === '1');
-    this.context.stderr.write(report.lines.join('\n') + '\n');
-    return report.exitCode;
+    return reportError(this.io(), err);
   }
 
   protected warn(message: string): void {
-    this.context.stderr.write(`bbox: warning: ${message}\n`);
+    warn(this.io(), message);
   }
 
   protected settings(flags: Omit<SettingFlags, 'config' | 'cacheDir'> = {}): Promise<Settings> {

@@ -2,6 +2,15 @@ import { Command, Option } from 'clipanion';
 import { BboxCommand } from './base-command.js';
 import { shortDigest } from '../cache-table.js';
 import { ExitCode } from '../exit-codes.js';
+import { CliError } from '../errors.js';
+import type { Cache } from '@broodbox/image';
+
+/** What `cache.verify()` reports, as far as this command reads it. */
+interface VerifyReport {
+  entries: Array<{ digest: string; ok: boolean; repaired?: boolean; problems?: Array<{ kind: string; path: string }> }>;
+}
+
+type VerifyingCache = Cache & { verify?: (opts: { digest?: string; repair?: boolean }) => Promise<VerifyReport> };
 
 /** `bbox cache verify`: re-checks cached rootfs trees against what was recorded when they were made. */
 export class CacheVerifyCommand extends BboxCommand {
@@ -31,7 +40,11 @@ export class CacheVerifyCommand extends BboxCommand {
   protected async perform(): Promise<number> {
     const settings = await this.settings();
     const cache = await this.openCache(settings);
-    const report = await cache.verify({ ...(this.digest ? { digest: this.digest } : {}), repair: this.repair });
+    const verifying = cache as VerifyingCache;
+    if (typeof verifying.verify !== 'function') {
+      throw new CliError('this version of @broodbox/image cannot verify cache entries', { code: 'VERIFY_UNAVAILABLE', hint: 'upgrade @broodbox/image' });
+    }
+    const report = await verifying.verify({ ...(this.digest ? { digest: this.digest } : {}), repair: this.repair });
     const damaged = report.entries.filter((e) => !e.ok);
     if (this.json) {
       this.context.stdout.write(JSON.stringify(report) + '\n');

@@ -1,23 +1,6 @@
 import { Command, Option } from 'clipanion';
-import type { RefreshResult } from '@broodbox/image';
 import { BboxCommand } from './base-command.js';
-import { CliError } from '../errors.js';
-import type { Settings } from '../settings.js';
-import { createProgress } from '../progress.js';
-import { watchInterrupts } from '../interrupt.js';
-import { pullJson, pullSummary, type PulledImage } from '../pull-report.js';
-import { pullPolicyFlag } from '../pull-policy-flag.js';
-import { evictAfterUse } from '../cache-eviction.js';
-
-/** Says where a `never` policy came from: often a config file or BBOX_PULL the user forgot. */
-export function explainNotCached(err: unknown, settings: Settings, cacheDir: string): unknown {
-  if ((err as { code?: unknown }).code !== 'IMAGE_NOT_CACHED') return err;
-  return new CliError((err as Error).message, {
-    code: 'IMAGE_NOT_CACHED',
-    hint: `the policy ${settings.pull.value} came from ${settings.pull.source}; the cache searched is ${cacheDir}`,
-    cause: err,
-  });
-}
+import { runPull } from '../pull-action.js';
 
 /** `bbox pull`: turns an image reference into a rootfs directory in the cache. */
 export class PullCommand extends BboxCommand {
@@ -54,44 +37,19 @@ export class PullCommand extends BboxCommand {
   ref = Option.String({ name: 'REF' });
 
   protected async perform(): Promise<number> {
-    const pull = pullPolicyFlag(this.pull, this.noPull, (m) => this.warn(m));
-    const settings = await this.settings({ pull, pullFlag: this.noPull ? '--no-pull' : '--pull', platform: this.platform, noRegistryCache: this.noRegistryCache || undefined });
-    const [lib, cache] = await Promise.all([import('@broodbox/image'), this.openCache(settings)]);
-    const interrupt = watchInterrupts();
-    const progress = createProgress({ stream: process.stderr, env: this.context.env, quiet: this.quiet });
-    try {
-      const result: PulledImage = await lib.pullWithFetcher(this.ref, {
-        cache,
-        policy: settings.pull.value,
-        ...(settings.platform ? { platform: settings.platform.value } : {}),
-        registries: settings.registries,
-        noRegistryCache: settings.noRegistryCache.value,
-        signal: interrupt.signal,
-        ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
-      });
-      progress.finish();
-      const policy = result.policy ?? lib.formatPullPolicy(lib.parsePullPolicy(settings.pull.value));
-      this.context.stdout.write(this.json ? pullJson(result, policy) : this.quiet ? `${result.path}\n` : pullSummary(result));
-      const keep = [result.digest, ...(await this.awaitRefresh(result.refresh, result.ref))];
-      await evictAfterUse(cache, settings, keep, (m) => this.warn(m));
-      return 0;
-    } catch (err) {
-      progress.finish();
-      return this.fail(explainNotCached(interrupt.explain(err), settings, cache.dir));
-    } finally {
-      interrupt.dispose();
-    }
-  }
-
-  /** `background`: the result is already printed; stay alive until the refresh settles. */
-  private async awaitRefresh(refresh: Promise<RefreshResult> | undefined, ref: string): Promise<string[]> {
-    if (!refresh) return [];
-    const r = await refresh;
-    if (!r.ok) {
-      this.warn(`background refresh of ${ref} failed, the cached image was kept: ${r.error?.message ?? 'unknown error'}`);
-      return [];
-    }
-    if (r.changed && !this.quiet && !this.json) this.context.stderr.write(`bbox: ${ref} now points to ${r.digest}; the next run will use it\n`);
-    return r.digest ? [r.digest] : [];
+    return runPull(
+      {
+        ref: this.ref,
+        pull: this.pull,
+        noPull: this.noPull,
+        platform: this.platform,
+        noRegistryCache: this.noRegistryCache,
+        json: this.json,
+        quiet: this.quiet,
+        config: this.configFile,
+        cacheDir: this.cacheDir,
+      },
+      this.io(),
+    );
   }
 }

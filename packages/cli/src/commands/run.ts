@@ -63,14 +63,21 @@ export class RunCommand extends BboxCommand {
     const [lib, cache] = await Promise.all([import('@broodbox/image'), this.openCache(settings)]);
     const interrupt = watchInterrupts();
     try {
-      const image: PulledImage = await lib.pullWithFetcher(request.ref, {
+      const pullOptions = {
         cache,
         policy: settings.pull.value,
+        ...(settings.platform ? { platform: settings.platform.value } : {}),
         registries: settings.registries,
         noRegistryCache: settings.noRegistryCache.value,
         signal: interrupt.signal,
-      });
-      return await launchVm({ request, image, cache, signal: interrupt.signal });
+      };
+      const image: PulledImage = await lib.pullWithFetcher(request.ref, pullOptions);
+      const kernelImage = request.kernelImage ? await lib.pullWithFetcher(request.kernelImage, pullOptions) : undefined;
+      const exitCode = await launchVm({ request, image, cache, signal: interrupt.signal, kernelImageRootfs: kernelImage?.path });
+      // `background`: the refresh ran beside the VM; let it finish so the next run finds it.
+      const refreshed = await image.refresh;
+      if (refreshed && !refreshed.ok) this.warn(`background refresh of ${image.ref} failed, the cached image was kept: ${refreshed.error?.message ?? 'unknown error'}`);
+      return exitCode;
     } catch (err) {
       return this.fail(interrupt.explain(err));
     } finally {

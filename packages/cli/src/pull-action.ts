@@ -1,0 +1,99 @@
+import type { Cache, RefreshResult } from '@broodbox/image';
+import { CliError } from './errors.js';
+import { reportError, warn, type CommandIo } from './command-io.js';
+import { resolveSettings, type Settings } from './settings.js';
+import { watchInterrupts } from './interrupt.js';
+import { pullJson, pullSummary, type PulledImage } from './pull-report.js';
+import { pullPolicyFlag } from './pull-policy-flag.js';
+import type { ProgressReporter } from './progress.js';
+
+/** `bbox pull`'s options, however they were parsed. */
+export interface PullRequest {
+  ref: string;
+  pull: string | undefined;
+  noPull: boolean;
+  platform: string | undefined;
+  noRegistryCache: boolean;
+  json: boolean;
+  quiet: boolean;
+  config: string | undefined;
+  cacheDir: string | undefined;
+}
+
+/** Says where a `never` policy came from: often a config file or BBOX_PULL the user forgot. */
+function explainNotCached(err: unknown, settings: Settings, cacheDir: string): unknown {
+  if ((err as { code?: unknown }).code !== 'IMAGE_NOT_CACHED') return err;
+  return new CliError((err as Error).message, {
+    code: 'IMAGE_NOT_CACHED',
+    hint: `the policy ${settings.pull.value} came from ${settings.pull.source}; the cache searched is ${cacheDir}`,
+    cause: err,
+  });
+}
+
+async function progressFor(req: PullRequest, io: CommandIo): Promise<ProgressReporter | undefined> {
+  const stream = process.stderr;
+  if (req.quiet || io.stderr !== stream || !stream.isTTY) return undefined;
+  const { createProgress } = await import('./progress.js');
+  return createProgress({ stream, env: io.env, quiet: req.quiet });
+}
+
+/** `background`: the result is already printed; stay alive until the refresh settles. */
+async function awaitRefresh(refresh: Promise<RefreshResult> | undefined, ref: string, req: PullRequest, io: CommandIo): Promise<string[]> {
+  if (!refresh) return [];
+  const r = await refresh;
+  if (!r.ok) {
+    warn(io, `background refresh of ${ref} failed, the cached image was kept: ${r.error?.message ?? 'unknown error'}`);
+    return [];
+  }
+  if (r.changed && !req.quiet && !req.json) io.stderr.write(`bbox: ${ref} now points to ${r.digest}; the next run will use it\n`);
+  return r.digest ? [r.digest] : [];
+}
+
+async function evict(cache: Cache, settings: Settings, keep: string[], io: CommandIo): Promise<void> {
+  if (settings.cacheMaxAge === undefined && settings.cacheMaxBytes === undefined) return;
+  const { evictAfterUse } = await import('./cache-eviction.js');
+  await evictAfterUse(cache, settings, keep, (m) => warn(io, m));
+}
+
+async function pullWith(req: PullRequest, io: CommandIo, settings: Settings): Promise<number> {
+  const lib = await import('@broodbox/image');
+  const cache = new lib.Cache(settings.cacheDir?.value);
+  const interrupt = watchInterrupts();
+  const progress = await progressFor(req, io);
+  try {
+    const result: PulledImage = await lib.pullWithFetcher(req.ref, {
+      cache,
+      policy: settings.pull.value,
+      ...(settings.platform ? { platform: settings.platform.value } : {}),
+      registries: settings.registries,
+      noRegistryCache: settings.noRegistryCache.value,
+      signal: interrupt.signal,
+      ...(progress?.onProgress ? { onProgress: progress.onProgress } : {}),
+    });
+    progress?.finish();
+    const policy = result.policy ?? lib.formatPullPolicy(lib.parsePullPolicy(settings.pull.value));
+    io.stdout.write(req.json ? pullJson(result, policy) : req.quiet ? `${result.path}\n` : pullSummary(result));
+    const keep = [result.digest, ...(await awaitRefresh(result.refresh, result.ref, req, io))];
+    await evict(cache, settings, keep, io);
+    return 0;
+  } catch (err) {
+    progress?.finish();
+    return reportError(io, explainNotCached(interrupt.explain(err), settings, cache.dir));
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+/** Runs `bbox pull` and returns the exit code; every error is reported on stderr. */
+export async function runPull(req: PullRequest, io: CommandIo): Promise<number> {
+  try {
+    const pull = pullPolicyFlag(req.pull, req.noPull, (m) => warn(io, m));
+    const settings = await resolveSettings(
+      { pull, pullFlag: req.noPull ? '--no-pull' : '--pull', platform: req.platform, noRegistryCache: req.noRegistryCache || undefined, config: req.config, cacheDir: req.cacheDir },
+      { cwd: io.cwd, env: io.env },
+    );
+    return await pullWith(req, io, settings);
+  } catch (err) {
+    return reportError(io, err);
+  }
+}

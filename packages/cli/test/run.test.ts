@@ -1,0 +1,48 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildImage, makeLayer, pushImage, startRegistry } from '@broodbox/testkit';
+import { makeSandbox } from './bbox-process.js';
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** A Debian cloud kernel unpacked once into a shared directory by the repository's script. */
+function kernelDir(): string {
+  const dir = process.env.BBOX_KERNEL_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'broodbox', 'kernel');
+  execFileSync('bash', [join(repo, 'scripts/fetch-kernel.sh'), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return dir;
+}
+
+t.test('bbox run boots the image: output, environment, the guest exit code, the timeout', async (t) => {
+  const reg = await startRegistry();
+  t.teardown(() => reg.stop());
+  const layer = makeLayer([
+    { path: 'bin/', type: 'dir' },
+    { path: 'bin/busybox', type: 'file', mode: 0o755, content: readFileSync('/bin/busybox') },
+    ...['sh', 'echo', 'sleep'].map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
+    { path: 'etc/', type: 'dir' },
+    { path: 'etc/passwd', type: 'file', content: 'root:x:0:0:root:/root:/bin/sh\n' },
+    { path: 'tmp/', type: 'dir' },
+  ]);
+  await pushImage(reg.url, 'cli/busybox', buildImage({ layers: [layer], config: { Cmd: ['echo', 'default command'], Env: ['FROM_IMAGE=1'] } }), { tag: '1' });
+  const sb = await makeSandbox();
+  t.teardown(sb.cleanup);
+  const env = { BBOX_KERNEL_DIR: kernelDir() };
+  const ref = `${reg.host}/cli/busybox:1`;
+  const run = (args: string[]) => sb.run(['run', '--cache-dir', sb.cacheDir, '--accel', 'tcg', ...args], { env });
+
+  const dflt = await run([ref]);
+  t.equal(dflt.code, 0, dflt.stderr);
+  t.equal(dflt.stdout, 'default command\n', "the image's command ran");
+
+  const seven = await run(['-e', 'GREETING=hi', ref, '--', 'sh', '-c', 'echo "$GREETING $FROM_IMAGE"; exit 7']);
+  t.equal(seven.stdout, 'hi 1\n', 'environment from the flag and from the image');
+  t.equal(seven.code, 7, "the guest command's exit code is bbox's");
+
+  const slow = await run(['--timeout', '2', ref, '--', 'sleep', '60']);
+  t.equal(slow.code, 124, 'the timeout stops the VM with exit 124');
+  t.match(slow.stderr, /^bbox: .*timeout/);
+});

@@ -1,0 +1,32 @@
+import { CacheError } from './cache-errors.js';
+
+/** `Cache.clone` refuses its destination (inside the cache, not empty, not a directory). */
+export class CloneDestinationError extends CacheError {
+  readonly dest: string;
+  constructor(dest: string, detail: string, code: 'CLONE_DEST_IN_CACHE' | 'CLONE_DEST_NOT_EMPTY' | 'CLONE_DEST_INVALID') {
+    super(`cannot clone into ${dest}: it ${detail}`, code);
+    this.dest = dest;
+  }
+}
+
+/** Copying a rootfs failed part way; the partial copy was removed. */
+export class CloneFailedError extends CacheError {
+  readonly dest: string;
+  constructor(dest: string, detail: string, options?: { cause?: unknown }) {
+    super(`cloning into ${dest} failed (${detail}); the partial copy was removed: check free space and permissions, then retry`, 'CLONE_FAILED', options);
+    this.dest = dest;
+  }
+}
+
+/** A cache hit found its entry damaged and could not remove it because a running process holds it. */
+export class EntryDamagedError extends CacheError {
+  readonly digest: string;
+  constructor(digest: string, detail: string) {
+    super(
+      `cached image ${digest} is damaged (${detail}) and in use by a running bbox process, so it can be neither served nor replaced; ` +
+        'stop that process, then run `bbox cache verify --repair` and pull again',
+      'ENTRY_DAMAGED',
+    );
+    this.digest = digest;
+  }
+}

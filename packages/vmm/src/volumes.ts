@@ -1,0 +1,94 @@
+/**
+ * Host directories shared with the guest (`-v HOST:GUEST[:ro]`) over virtio-fs: one `virtiofsd`
+ * per directory. A read-only share is enforced on the host: virtiofsd runs in its own mount
+ * namespace where the directory is bind-mounted read-only, so even root in the guest cannot write.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { HostToolError, VmSpecError } from './errors.js';
+
+/** A host directory mounted in the guest. */
+export interface Volume {
+  host: string;
+  /** Absolute path in the guest (created when missing). */
+  guest: string;
+  readOnly?: boolean;
+}
+
+/** A running share: its tag (the guest's mount source) and socket. */
+export interface Share {
+  tag: string;
+  socketPath: string;
+  volume: Volume;
+  stop(): Promise<void>;
+}
+
+const VIRTIOFSD_PATHS = ['/usr/lib/qemu/virtiofsd', '/usr/libexec/virtiofsd', '/usr/lib/virtiofsd'];
+
+/** Parses `HOST:GUEST[:ro|:rw]` (HOST made absolute against the current directory). */
+export function parseVolume(text: string): Volume {
+  const parts = text.split(':');
+  const mode = parts.length === 3 ? parts[2] : undefined;
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+    throw new VmSpecError(`volume "${text}" is not valid: use HOST:GUEST or HOST:GUEST:ro`);
+  }
+  return { host: resolve(parts[0]), guest: parts[1], readOnly: mode === 'ro' };
+}
+
+/** Checks the volumes before anything starts. */
+export async function checkVolumes(volumes: Volume[]): Promise<void> {
+  for (const v of volumes) {
+    if (!isAbsolute(v.guest) || v.guest.replace(/\/+$/, '') === '') {
+      throw new VmSpecError(`volume guest path "${v.guest}" must be an absolute path other than /`);
+    }
+    if (/[\n\r\0']/.test(v.guest) || /[\n\r\0]/.test(v.host)) throw new VmSpecError(`volume "${v.host}:${v.guest}" holds a character that paths here cannot`);
+    if (!(await stat(v.host).then((s) => s.isDirectory(), () => false))) {
+      throw new VmSpecError(`volume host path ${v.host} is not a directory: create it or fix the path`);
+    }
+  }
+  if (volumes.length && process.getuid?.() !== 0) {
+    throw new HostToolError('sharing host directories (virtiofsd) needs root on this host: run as root or drop the volumes');
+  }
+}
+
+/** Starts one virtiofsd per volume, each listening on a socket in `sockDir`; resolves when all listen. */
+export async function startShares(volumes: Volume[], sockDir: string): Promise<Share[]> {
+  const daemon = VIRTIOFSD_PATHS.find((p) => existsSync(p));
+  if (!daemon) throw new HostToolError('virtiofsd is not installed: install the Debian package qemu-system-common (comes with qemu-system-x86)');
+  const shares: Share[] = [];
+  try {
+    for (const [i, volume] of volumes.entries()) shares.push(await startOne(daemon, volume, `bbox${i}`, join(sockDir, `fs${i}.sock`)));
+  } catch (e) {
+    await Promise.all(shares.map((s) => s.stop()));
+    throw e;
+  }
+  return shares;
+}
+
+async function startOne(daemon: string, volume: Volume, tag: string, socketPath: string): Promise<Share> {
+  const run = `${volume.readOnly ? 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && ' : ''}exec "$3" --socket-path="$2" -o source="$1" -o cache=auto -o log_level=err`;
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', run, 'sh', volume.host, socketPath, daemon], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (err.length < 8192) err += d.toString();
+  });
+  const exited = once(child, 'exit').catch(() => undefined);
+  // virtiofsd creates its socket once it is ready for QEMU.
+  while (!existsSync(socketPath)) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new HostToolError(`virtiofsd for ${volume.host} failed to start: ${err.trim() || `exit ${child.exitCode}`}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { tag, socketPath, volume, stop: () => stopChild(child, exited) };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  await exited;
+}
