@@ -46,5 +46,8 @@ export {
   LayerFormatError,
   LayerDecompressError,
   LayerConflictError,
+  type LayerConflictReason,
 } from './layer-errors.js';
-export { DEFAULT_LIMITS } from './limits.js';
+export { DEFAULT_LIMITS, resolveExtractLimits } from './limits.js';
+// The layer engine (extractLayer, composeRootfs, the store index) is exported from
+// '@broodbox/image/layers': it pulls in tar and zstd, which a cached pull never needs.

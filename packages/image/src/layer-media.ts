@@ -1,4 +1,5 @@
-import { MediaType, type Compression, type Descriptor } from 'oci-client-lite';
+import type { Compression, Descriptor } from 'oci-client-lite';
+import { MediaType } from 'oci-client-lite/media-types';
 import { UnsupportedLayerError } from './pull-errors.js';
 
 const COMPRESSION: Record<string, Compression> = {

@@ -3,17 +3,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
-import {
-  MediaType,
-  type Descriptor,
-  type ImageConfig,
-  type ImageIndex,
-  type ImageManifest,
-  type Platform,
-  type Reference,
-  type ResolvedImage,
-  selectManifest,
-} from 'oci-client-lite';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform, Reference, ResolvedImage } from 'oci-client-lite';
+import { MediaType } from 'oci-client-lite/media-types';
+import { selectManifest } from 'oci-client-lite/platform';
 import type { Fetcher } from './types.js';
 import { LayoutError } from './pull-errors.js';
 

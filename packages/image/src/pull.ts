@@ -1,19 +1,12 @@
-import {
-  formatReference,
-  hostPlatform,
-  parsePlatform,
-  parseReference,
-  type ClientOptions,
-  type Platform,
-  type Reference,
-  type ResolvedImage,
-} from 'oci-client-lite';
+import type { ClientOptions, Platform, Reference, ResolvedImage } from 'oci-client-lite';
+import { formatReference, parseReference } from 'oci-client-lite/reference';
+import { hostPlatform, parsePlatform } from 'oci-client-lite/platform';
 import { Cache } from './cache.js';
 import { ImageNotCachedError } from './cache-errors.js';
 import { parsePullPolicy, formatPullPolicy } from './policy.js';
 import { LAYOUT_PREFIX, LAYOUT_REGISTRY, LayoutFetcher, formatLayoutReference, parseLayoutReference } from './layout-fetcher.js';
 import { RegistryFetcher } from './registry-fetcher.js';
-import { materialise, type MaterialiseStats } from './materialise.js';
+import type { MaterialiseStats } from './materialise.js';
 import { PinnedDigestMismatchError, PullError } from './pull-errors.js';
 import type { ExtractLimits, Fetcher, PullPolicy, PullProgress, RefreshResult, RootFS } from './types.js';
 
@@ -225,6 +218,8 @@ async function fetchTag(t: Target, policy: PullPolicy): Promise<PullResult> {
 async function materialiseAndRecord(t: Target, resolved: ResolvedImage, ref: Reference) {
   const release = await t.cache.hold(resolved.digest);
   try {
+    // Loaded here, not at start-up: a pull answered from the cache never needs the layer engine.
+    const { materialise } = await import('./materialise.js');
     const done = await materialise(t.cache, t.fetcher, resolved, materialiseOptions(t));
     await t.cache.recordRef(ref, { digest: resolved.digest, topDigest: resolved.topDigest, platform: t.platform });
     return done;

@@ -1,0 +1,20 @@
+/**
+ * The layer engine of @broodbox/image: extract a layer once into the layer store, compose a rootfs
+ * from stored layers. Most users want `pullWithFetcher` from the package root instead.
+ *
+ * @packageDocumentation
+ */
+export { extractLayer, type ExtractLayerOptions } from './layer-extract.js';
+export { composeRootfs, type ComposeOptions, type ComposeResult, type RootfsRecord, type StoredLayer } from './compose.js';
+export {
+  readLayerIndex,
+  saveLayerIndex,
+  storeFilePath,
+  LAYER_INDEX_FILE,
+  type LayerIndex,
+  type LayerEntry,
+  type LayerEntryType,
+} from './layer-index.js';
+export { StoreWriteError } from './store-writer.js';
+export { MaterialiseError } from './compose-worker.js';
+export type { LayerCompression } from './decompress.js';
