@@ -4,7 +4,10 @@ import { formatAgo } from './relative-time.js';
 /** One cache entry as `bbox cache list` shows it. */
 export interface ListedEntry {
   digest: string;
+  /** Apparent size of the rootfs plus the entry's own artifacts (its VM disk image). */
   size: number;
+  /** Apparent size of the rootfs alone: its files are hardlinks into the layer store. */
+  rootfsSize?: number;
   lastUsed: Date | number | string | undefined;
   refs: string[];
   orphan: boolean;
@@ -37,12 +40,24 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd() + '\n').join('');
 }
 
-/** The summary line: entries, orphans, rootfs total, layer store, total. */
+/** Totals of a listing. Rootfs files are hardlinks into the layer store, so they are not counted twice on disk. */
+export function listingTotals(l: Listing): { rootfsBytes: number; artifactBytes: number; layerStoreBytes: number; totalBytes: number } {
+  const rootfsBytes = l.entries.reduce((n, e) => n + (e.rootfsSize ?? e.size), 0);
+  const artifactBytes = l.entries.reduce((n, e) => n + (e.size - (e.rootfsSize ?? e.size)), 0);
+  return { rootfsBytes, artifactBytes, layerStoreBytes: l.layerStoreBytes, totalBytes: l.layerStoreBytes + artifactBytes };
+}
+
+/** The summary line: entries, orphans, rootfs total, layer store, total on disk. */
 export function listingSummary(l: Listing): string {
-  const rootfs = l.entries.reduce((n, e) => n + e.size, 0);
+  const t = listingTotals(l);
   const orphans = l.entries.filter((e) => e.orphan).length;
   const n = l.entries.length;
-  return `${n} ${n === 1 ? 'entry' : 'entries'}, ${orphans} ${orphans === 1 ? 'orphan' : 'orphans'}; rootfs ${formatBytes(rootfs)}, layer store ${formatBytes(l.layerStoreBytes)}, total ${formatBytes(rootfs + l.layerStoreBytes)}`;
+  const disks = t.artifactBytes > 0 ? `, VM disks ${formatBytes(t.artifactBytes)}` : '';
+  return (
+    `${n} ${n === 1 ? 'entry' : 'entries'}, ${orphans} ${orphans === 1 ? 'orphan' : 'orphans'}; ` +
+    `rootfs ${formatBytes(t.rootfsBytes)} (files shared with the layer store), layer store ${formatBytes(t.layerStoreBytes)}${disks}, ` +
+    `total on disk ${formatBytes(t.totalBytes)}`
+  );
 }
 
 /** The human-readable listing: most recently used first. */

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { BboxCommand } from './base-command.js';
-import { formatListing, type Listing } from '../cache-table.js';
+import { formatListing, listingTotals, type Listing } from '../cache-table.js';
 
 /** `bbox cache list`: what the image cache holds. */
 export class CacheListCommand extends BboxCommand {
@@ -12,7 +12,7 @@ export class CacheListCommand extends BboxCommand {
     details: `
       Shows each cached rootfs: its digest (short), size, when it was last used, and the image references that point to it (the first one, and how many more). Entries no reference points to are marked as orphans; \`bbox cache gc\` removes them.
 
-      The last line sums up: entries, orphans, rootfs total, layer store, total.
+      The last line sums up: entries, orphans, rootfs total, layer store, and the total on disk. A rootfs is made of hardlinks into the layer store, so its files take no space of their own and the total counts them once.
     `,
     examples: [
       ['List the cache', '$0 cache list'],
@@ -29,13 +29,12 @@ export class CacheListCommand extends BboxCommand {
     const raw = await cache.list();
     const listing: Listing = {
       dir: cache.dir,
-      entries: raw.entries.map((e) => ({ digest: e.digest, size: e.size, lastUsed: e.lastUsed, refs: e.refs, orphan: e.orphan, held: e.held, corrupt: e.corrupt })),
+      entries: raw.entries.map((e) => ({ digest: e.digest, size: e.size, rootfsSize: e.rootfsSize, lastUsed: e.lastUsed, refs: e.refs, orphan: e.orphan, held: e.held, corrupt: e.corrupt })),
       layerStoreBytes: raw.layers.bytes,
     };
     if (this.json) {
       const entries = listing.entries.map((e) => ({ ...e, lastUsed: e.lastUsed === undefined ? null : new Date(e.lastUsed).toISOString() }));
-      const rootfsBytes = entries.reduce((n, e) => n + e.size, 0);
-      const summary = { entries: entries.length, orphans: entries.filter((e) => e.orphan).length, rootfsBytes, layerStoreBytes: listing.layerStoreBytes, totalBytes: rootfsBytes + listing.layerStoreBytes };
+      const summary = { entries: entries.length, orphans: entries.filter((e) => e.orphan).length, ...listingTotals(listing) };
       this.context.stdout.write(JSON.stringify({ dir: listing.dir, entries, summary }) + '\n');
     } else {
       this.context.stdout.write(formatListing(listing));
