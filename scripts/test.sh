@@ -1,10 +1,32 @@
 #!/usr/bin/env bash
-# Sets up the machine, then runs the lint, the type check and every test.
-# Ends with "N passed, N failed"; exits non-zero on any failure.
-set -euo pipefail
+# Sets up the machine, then runs the lint, the type check and every test. Each check counts as one
+# test in the closing line "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 export PATH="$HOME/.local/bin:$PATH"
-echo "== lint" && pnpm run -s lint
-echo "== typecheck" && pnpm exec tsc -p tsconfig.tests.json
-echo "== tests" && node scripts/run-tests.mjs "$@"
+
+passed=0
+failed=0
+check() { # name, command...
+  local name=$1; shift
+  echo "== $name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "== $name FAILED"; fi
+}
+check lint pnpm run -s lint
+check typecheck pnpm exec tsc -p tsconfig.tests.json
+
+echo "== tests"
+out=$(mktemp)
+node scripts/run-tests.mjs "$@" | tee "$out"
+status=${PIPESTATUS[0]}
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
+rm -f "$out"
+if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1))
+fi
+((status == 0)) || ((failed > 0)) || failed=$((failed + 1))
+echo "$passed passed, $failed failed"
+((failed == 0))

@@ -16,6 +16,11 @@ export type { RefRecord } from './ref-index.js';
 export type { EntryMeta, PublishMeta, EntryLayer } from './entry-meta.js';
 export type { LockOptions } from './lock.js';
 export { defaultCacheDir, LAYOUT_VERSION } from './cache-layout.js';
+export type { VerifyOptions, VerifyReport, EntryVerdict } from './verify.js';
+export type { LayerVerdict } from './layer-verify.js';
+export type { VerifyProblem, VerifyField } from './verify-problems.js';
+export type { CloneOptions, CloneResult } from './clone.js';
+export { CloneDestinationError, CloneFailedError, EntryDamagedError } from './integrity-errors.js';
 export {
   CacheError,
   CacheCorruptError,
