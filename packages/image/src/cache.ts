@@ -1,9 +1,10 @@
 import { lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { formatReference, parseReference, type Platform, type Reference } from 'oci-client-lite';
+import type { Platform, Reference } from 'oci-client-lite';
+import { formatReference, parseReference } from 'oci-client-lite/reference';
 import { writeFileAtomic } from './atomic-write.js';
 import { CacheCorruptError, CacheError, EntryHeldError, EntryNotFoundError } from './cache-errors.js';
-import { cloneTree, type CloneOptions, type CloneResult } from './clone.js';
+import type { CloneOptions, CloneResult } from './clone.js';
 import { checkSeal, reseal } from './entry-check.js';
 import { readInventory, type EntryInfo } from './cache-inventory.js';
 import {
@@ -17,13 +18,13 @@ import {
 } from './cache-layout.js';
 import type { CleanupReport } from './cleanup-report.js';
 import { readEntryMeta, toEntryMeta, writeEntryMeta, type EntryMeta, type PublishMeta } from './entry-meta.js';
-import { evictEntries, type EvictOptions } from './evict.js';
-import { collectGarbage, type GcOptions } from './gc.js';
+import type { EvictOptions } from './evict.js';
+import type { GcOptions } from './gc.js';
 import { guardedRemove } from './guarded-remove.js';
 import { addHold } from './holds.js';
 import { EntryDamagedError } from './integrity-errors.js';
 import { DEFAULT_LOCK_STALE_MS, withLock, type LockOptions } from './lock.js';
-import { purgeCache, type PurgeOptions } from './purge.js';
+import type { PurgeOptions } from './purge.js';
 import {
   platformKey,
   readAlias,
@@ -36,7 +37,11 @@ import {
 import { isInside, removeTree } from './remove-tree.js';
 import { makeTmpDir, staleTmpEntries, tmpName } from './tmp-dirs.js';
 import type { RootFS } from './types.js';
-import { verifyCache, type EntryVerdict, type VerifyContext, type VerifyOptions, type VerifyReport } from './verify.js';
+import type { EntryVerdict, VerifyContext, VerifyOptions, VerifyReport } from './verify.js';
+
+// Maintenance work (gc, evict, purge, verify, clone) is loaded when first asked for: the cache-hit
+// path of a pull must not pay for its modules at start-up.
+const loadVerify = () => import('./verify.js');
 
 /** Options of {@link Cache}. */
 export interface CacheOptions {
@@ -170,6 +175,7 @@ export class Cache {
   }
 
   private async verifyAndRepair(layout: CacheLayout, digest: string): Promise<boolean> {
+    const { verifyCache } = await loadVerify();
     const report = await verifyCache(this.verifyContext(layout), { digest, repair: true }).catch((err: unknown) => {
       if (err instanceof EntryNotFoundError) return undefined;
       throw err;
@@ -439,11 +445,13 @@ export class Cache {
 
   /** Removes what nothing needs (see docs/cache-layout.md); held and locked items stay. */
   async gc(opts: GcOptions = {}): Promise<CleanupReport> {
+    const { collectGarbage } = await import('./gc.js');
     return collectGarbage(this.ctx(await this.layout()), opts);
   }
 
   /** Least-recently-used eviction by age and/or total size; `keep`, held and locked entries stay. */
   async evict(opts: EvictOptions = {}): Promise<CleanupReport> {
+    const { evictEntries } = await import('./evict.js');
     return evictEntries(this.ctx(await this.layout()), opts);
   }
 
@@ -454,6 +462,7 @@ export class Cache {
   async purge(opts: PurgeOptions = {}): Promise<CleanupReport> {
     // Checked before opening, which would otherwise create the directory or write into a foreign one.
     if (!this.opened && !(await existingLayout(this.dir))) return { dryRun: opts.dryRun === true, removed: [], skipped: [], bytesFreed: 0 };
+    const { purgeCache } = await import('./purge.js');
     return purgeCache(this.ctx(await this.layout()), opts);
   }
 
@@ -469,6 +478,7 @@ export class Cache {
    * @throws EntryNotFoundError when `digest` is not cached.
    */
   async verify(opts: VerifyOptions = {}): Promise<VerifyReport> {
+    const { verifyCache } = await loadVerify();
     return verifyCache(this.verifyContext(await this.layout()), opts);
   }
 
@@ -485,6 +495,7 @@ export class Cache {
     const held = await this.holdEntry(digest);
     if (!held) throw new EntryNotFoundError(digest, `clone it into ${dest}`);
     try {
+      const { cloneTree } = await import('./clone.js');
       return await cloneTree(held.rootfs.path, dest, { cacheRoot: layout.root, probeDir: layout.tmp, ...(opts.signal ? { signal: opts.signal } : {}) });
     } finally {
       await held.release();

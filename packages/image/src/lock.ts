@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
 import { CacheLockedError } from './cache-errors.js';
 
 /** How a lock is taken. */
@@ -33,6 +32,8 @@ function errno(err: unknown): string | undefined {
 
 async function attempt(path: string, staleMs: number): Promise<(() => Promise<void>) | undefined> {
   try {
+    // Loaded on first lock: cache hits take no lock and should not pay for the module.
+    const { default: lockfile } = await import('proper-lockfile');
     return await lockfile.lock(path, {
       lockfilePath: path,
       realpath: false,

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatPlatform, hostPlatform, parsePlatform, type Platform } from 'oci-client-lite';
+import type { Platform } from 'oci-client-lite';
+import { formatPlatform, hostPlatform, parsePlatform } from 'oci-client-lite/platform';
 import { writeFileAtomic } from './atomic-write.js';
 import { CacheCorruptError } from './cache-errors.js';
 import { isSha256Digest, type CacheLayout } from './cache-layout.js';
