@@ -2,7 +2,7 @@
 // Runs every package's tap tests and ends with the line CI reads: "N passed, N failed".
 // A "test" is a top-level `t.test()` (or top-level assertion) of a test file; a file that
 // crashes before reporting anything counts as one failure.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -20,6 +20,13 @@ const files = args.length
     });
 
 const tap = join(root, 'node_modules', '.bin', 'tap');
+// tap rebuilds its test class when .taprc's plugin list differs from its default, and the run that
+// triggers the rebuild still loads the old plugins. Build first so every run uses .taprc's.
+const build = spawnSync(tap, ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+if (build.status !== 0) {
+  process.stdout.write('tap build failed\n0 passed, 1 failed\n');
+  process.exit(1);
+}
 const child = spawn(tap, ['--reporter=tap', ...files], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 
 let passed = 0;

@@ -92,3 +92,15 @@ export class ImageNotCachedError extends CacheError {
     this.policy = policy;
   }
 }
+
+/** The filesystem holding the cache ran out of space (or inodes) while a pull was writing. */
+export class CacheFullError extends CacheError {
+  constructor(dir: string, cause: unknown) {
+    super(
+      `no space left on the filesystem holding the cache ${dir}; nothing of this pull was kept. ` +
+        'Free space with `bbox cache gc` (or `bbox cache purge`), or use a cache on a larger disk with --cache-dir',
+      'CACHE_FULL',
+      { cause },
+    );
+  }
+}

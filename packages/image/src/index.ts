@@ -31,6 +31,7 @@ export {
   EntryNotFoundError,
   EntryHeldError,
   ImageNotCachedError,
+  CacheFullError,
 } from './cache-errors.js';
 export {
   parsePullPolicy,

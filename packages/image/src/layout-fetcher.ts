@@ -3,9 +3,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform, Reference, ResolvedImage } from 'oci-client-lite';
+import type { Descriptor, ImageIndex, Platform, Reference, ResolvedImage } from 'oci-client-lite';
 import { MediaType } from 'oci-client-lite/media-types';
 import { selectManifest } from 'oci-client-lite/platform';
+import { parseImageConfig, parseManifest } from 'oci-client-lite/manifest';
 import type { Fetcher } from './types.js';
 import { LayoutError } from './pull-errors.js';
 
@@ -104,23 +105,26 @@ export class LayoutFetcher implements Fetcher {
 
   async resolve(ref: Reference, opts: { platform: Platform }): Promise<ResolvedImage> {
     const top = await this.topDescriptor(ref);
+    // The same validation as for a registry: media types, schema version, descriptor shapes.
+    const ctx = { registry: LAYOUT_REGISTRY, repository: ref.repository };
     let desc = top;
     let bytes = await readVerified(ref.repository, desc);
-    let doc = parseJson<ImageManifest & Partial<ImageIndex>>(bytes, `manifest ${desc.digest}`);
-    if (Array.isArray(doc.manifests)) {
-      desc = selectManifest(doc as unknown as ImageIndex, opts.platform);
+    let parsed = parseManifest(bytes, desc.mediaType, ctx);
+    if (parsed.kind === 'index') {
+      desc = selectManifest(parsed.index, opts.platform);
       bytes = await readVerified(ref.repository, desc);
-      doc = parseJson<ImageManifest & Partial<ImageIndex>>(bytes, `manifest ${desc.digest}`);
+      parsed = parseManifest(bytes, desc.mediaType, ctx);
     }
-    if (!doc.config || !Array.isArray(doc.layers)) throw new LayoutError(`manifest ${desc.digest} in ${ref.repository} is not an image manifest`);
-    const configBytes = await readVerified(ref.repository, doc.config);
-    const config = parseJson<ImageConfig>(configBytes, `config ${doc.config.digest}`);
+    if (parsed.kind !== 'manifest') throw new LayoutError(`manifest ${desc.digest} in ${ref.repository} is an index inside an index; bbox expects an image manifest there`);
+    const manifest = parsed.manifest;
+    const configBytes = await readVerified(ref.repository, manifest.config);
+    const config = parseImageConfig(configBytes, manifest, ctx);
     return {
       ref,
       topDigest: top.digest,
       digest: desc.digest,
-      mediaType: doc.mediaType ?? desc.mediaType,
-      manifest: doc as ImageManifest,
+      mediaType: parsed.mediaType,
+      manifest,
       manifestBytes: bytes,
       config,
       configBytes,

@@ -6,6 +6,7 @@ import { extractLayer, readLayerIndex, type LayerIndex } from './layer-extract.j
 import { composeRootfs } from './compose.js';
 import { layerCompression } from './layer-media.js';
 import { InvalidImageError } from './pull-errors.js';
+import { CacheFullError } from './cache-errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { ExtractLimits, Fetcher, PullProgress, RootFS } from './types.js';
 
@@ -67,18 +68,36 @@ export async function materialise(
   const bytes = img.manifest.layers.reduce((n, l) => n + l.size, 0);
   opts.onProgress?.({ type: 'resolved', ref: opts.refString, digest: img.digest, layers: diffIDs.length, bytes });
 
-  return cache.withLock(`image-${img.digest}`, async () => {
-    const again = await cache.get(img.digest);
-    if (again) return { rootfs: { ...again, fromCache: true }, stats };
-    const release = await cache.holdLayers(diffIDs);
-    try {
-      await ensureLayers(cache, fetcher, img, diffIDs, opts, stats);
-      const rootfs = await compose(cache, img, diffIDs, opts);
-      return { rootfs: { ...rootfs, fromCache: stats.layersFetched === 0 }, stats };
-    } finally {
-      await release();
-    }
+  return cache.withLock(`image-${img.digest}`, () => fill(cache, fetcher, img, diffIDs, opts, stats)).catch((err: unknown) => {
+    throw isNoSpace(err) ? new CacheFullError(cache.dir, err) : err;
   });
+}
+
+/** ENOSPC or EDQUOT, whichever layer (store writer, composer, metadata) ran into it. */
+function isNoSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+async function fill(
+  cache: Cache,
+  fetcher: Fetcher,
+  img: ResolvedImage,
+  diffIDs: string[],
+  opts: MaterialiseOptions,
+  stats: MaterialiseStats,
+): Promise<{ rootfs: RootFS; stats: MaterialiseStats }> {
+  // Another process may have published it while this one waited for the lock.
+  const again = await cache.get(img.digest);
+  if (again) return { rootfs: { ...again, fromCache: true }, stats };
+  const release = await cache.holdLayers(diffIDs);
+  try {
+    await ensureLayers(cache, fetcher, img, diffIDs, opts, stats);
+    const rootfs = await compose(cache, img, diffIDs, opts);
+    return { rootfs: { ...rootfs, fromCache: stats.layersFetched === 0 }, stats };
+  } finally {
+    await release();
+  }
 }
 
 async function ensureLayers(
@@ -90,6 +109,10 @@ async function ensureLayers(
   stats: MaterialiseStats,
 ): Promise<void> {
   const limit = pLimit(LAYER_CONCURRENCY);
+  // One failed layer stops its siblings, and the pull settles only once every layer's download has
+  // ended and its tmp dir is gone: a rejected pull leaves no work running and no space taken.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   const seen = new Set<string>();
   const jobs: Promise<void>[] = [];
   img.manifest.layers.forEach((desc, index) => {
@@ -97,9 +120,19 @@ async function ensureLayers(
     // Images may repeat a layer (empty layers are common): fetch it once.
     if (seen.has(diffID)) return;
     seen.add(diffID);
-    jobs.push(limit(() => ensureLayer(cache, fetcher, desc, diffID, index, opts, stats)));
+    const job = limit(() => {
+      signal.throwIfAborted();
+      return ensureLayer(cache, fetcher, desc, diffID, index, { ...opts, signal }, stats);
+    });
+    jobs.push(job.catch((err: unknown) => {
+      stop.abort(err);
+      throw err;
+    }));
   });
-  await Promise.all(jobs);
+  const results = await Promise.allSettled(jobs);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  // The first failure is the cause; the siblings' aborts only echo it.
+  if (failed) throw stop.signal.aborted && !opts.signal?.aborted ? stop.signal.reason : failed.reason;
 }
 
 async function ensureLayer(
@@ -117,6 +150,7 @@ async function ensureLayer(
     opts.onProgress?.({ type: 'layer-done', digest: desc.digest, index });
     return;
   }
+  const lockOpts = opts.signal ? { signal: opts.signal } : {};
   await cache.withLock(`layer-${diffID}`, async () => {
     if (await cache.hasLayer(diffID)) {
       stats.layersReused++;
@@ -144,7 +178,7 @@ async function ensureLayer(
     stats.layersFetched++;
     stats.bytesFetched += desc.size;
     opts.onProgress?.({ type: 'layer-done', digest: desc.digest, index });
-  });
+  }, lockOpts);
 }
 
 async function compose(cache: Cache, img: ResolvedImage, diffIDs: string[], opts: MaterialiseOptions): Promise<RootFS> {

@@ -1,6 +1,6 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   buildHostileImage,
   ESCAPE_MARKER,
@@ -67,7 +67,7 @@ async function settledTmp(cacheDir: string): Promise<string[]> {
   }
 }
 
-async function checkCache(t: Tap.Test, c: HostileCase, cacheDir: string, pulled: boolean): Promise<void> {
+async function checkCache(t: Test, c: HostileCase, cacheDir: string, pulled: boolean): Promise<void> {
   t.same(await settledTmp(cacheDir), [], 'tmp/ is empty once the pull has settled');
   const inv = await inspectCacheDir(cacheDir);
   t.same(inv.problems, [], 'no partial entry and no ref to a missing entry');
@@ -78,7 +78,7 @@ async function checkCache(t: Tap.Test, c: HostileCase, cacheDir: string, pulled:
   t.same(stored.filter((n) => !valid.has(n)), [], 'the layer store holds only layers verified under their true diffID');
 }
 
-async function checkRootfs(t: Tap.Test, c: HostileCase, got: PullResult): Promise<void> {
+async function checkRootfs(t: Test, c: HostileCase, got: PullResult): Promise<void> {
   const tree = await snapshotTree(got.path);
   const special = tree.filter((e) => e.type === 'char' || e.type === 'block' || e.type === 'fifo' || e.type === 'socket');
   t.same(special.map((e) => e.path), [], 'no device node, fifo or socket in the rootfs');
@@ -119,8 +119,3 @@ t.test('summary', async (t) => {
   t.equal(outcomes.refused + outcomes.contained + outcomes.applied, corpus.length, 'every case ran');
   t.comment(`hostile corpus: ${corpus.length} images, ${outcomes.refused} refused as required, ${outcomes.contained} stopped with a named error, ${outcomes.applied} applied safely`);
 });
-
-type Tap = typeof t;
-declare namespace Tap {
-  type Test = Parameters<Parameters<Tap['test']>[1] & ((t: never) => unknown)>[0];
-}

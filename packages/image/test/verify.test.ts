@@ -117,6 +117,27 @@ t.test('a directory replaced by a symlink is not followed, and a file replaced b
   t.same(entry.damagedLayers, [], 'replacing rootfs paths leaves the store intact');
 });
 
+t.test('repair with a pull function fetches the removed refs again at once', async (t) => {
+  const s = await setupRegistry(t);
+  await s.push(appImage('1'));
+  const pulled = await pullWithFetcher(s.ref, { cache: s.cache });
+  await writeFile(join(pulled.path, 'etc/passwd'), 'changed in place\n');
+  const seen: string[] = [];
+  const report = await s.cache.verify({
+    repair: true,
+    pull: async (ref, platform) => {
+      seen.push(`${ref} ${platform}`);
+      return pullWithFetcher(ref, { cache: s.cache, platform });
+    },
+  });
+  const platform = (await s.cache.entryMeta(pulled.digest))?.platform;
+  t.same(seen, [`${s.ref} ${platform}`]);
+  t.same(report.repulled, [{ ref: s.ref, platform, ok: true }]);
+  t.same(report.repaired, [{ kind: 'entry', id: pulled.digest }, { kind: 'layer', id: baseLayer.diffID }]);
+  t.equal(await readFile(join(pulled.path, 'etc/passwd'), 'utf8'), 'root:x:0:0::/root:/bin/sh\n', 'the entry is back, clean');
+  t.equal((await s.cache.verify()).damaged, 0);
+});
+
 t.test('verify of a digest that is not cached names it', async (t) => {
   const s = await setupRegistry(t);
   const digest = `sha256:${'ab'.repeat(32)}`;

@@ -35,6 +35,19 @@ function isInterruption(err: unknown): boolean {
  * sees a clean end for bad data: the stream errors with {@link DigestMismatchError} or
  * {@link SizeMismatchError} instead.
  */
+/**
+ * A resume that moved less than this counts as no progress: a server that cuts every response
+ * after a few bytes must end in an error, not in thousands of requests.
+ */
+const MIN_PROGRESS = 64 * 1024;
+
+/** Cuts tolerated in one download whatever the progress, so a download always ends. */
+const MAX_INTERRUPTIONS = 64;
+
+function nextStalls(stalls: number, progressed: number): number {
+  return progressed >= MIN_PROGRESS ? 1 : stalls + 1;
+}
+
 export function verifiedBlobStream(desc: Descriptor, open: BlobOpener, opts: VerifiedStreamOptions = {}): Readable {
   const ctx = opts.ctx ?? {};
   const maxResumes = opts.maxResumes ?? 3;
@@ -43,6 +56,7 @@ export function verifiedBlobStream(desc: Descriptor, open: BlobOpener, opts: Ver
     let offset = 0;
     let held: Buffer | undefined;
     let stalls = 0;
+    let interruptions = 0;
     let res: HttpResponse | undefined;
     try {
       for (;;) {
@@ -80,14 +94,14 @@ export function verifiedBlobStream(desc: Descriptor, open: BlobOpener, opts: Ver
         } catch (err) {
           if (opts.signal?.aborted) throw opts.signal.reason;
           if (!isInterruption(err)) throw err;
-          stalls = offset > before ? 1 : stalls + 1;
-          if (stalls > maxResumes) throw err;
+          stalls = nextStalls(stalls, offset - before);
+          if (stalls > maxResumes || ++interruptions > MAX_INTERRUPTIONS) throw err;
           continue;
         }
         if (offset >= desc.size) break;
         // A clean end before the descriptor's size is a cut connection too.
-        stalls = offset > before ? 1 : stalls + 1;
-        if (stalls > maxResumes) throw new SizeMismatchError(`blob ${desc.digest}`, desc.size, offset, ctx);
+        stalls = nextStalls(stalls, offset - before);
+        if (stalls > maxResumes || ++interruptions > MAX_INTERRUPTIONS) throw new SizeMismatchError(`blob ${desc.digest}`, desc.size, offset, ctx);
       }
       const actual = `${desc.digest.slice(0, desc.digest.indexOf(':'))}:${hash.digest('hex')}`;
       if (actual !== desc.digest) throw new DigestMismatchError(`blob ${desc.digest}`, desc.digest, actual, ctx);
