@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { BlobProgress, Descriptor } from './types.js';
-import { DigestMismatchError, OciError, SizeMismatchError, TimeoutError, type ErrorContext } from './errors.js';
+import { BlobIncompleteError, DigestMismatchError, OciError, SizeMismatchError, TimeoutError, type ErrorContext } from './errors.js';
 import { hasherFor } from './digest.js';
 import { drain, type HttpResponse } from './transport.js';
 
@@ -95,13 +95,19 @@ export function verifiedBlobStream(desc: Descriptor, open: BlobOpener, opts: Ver
           if (opts.signal?.aborted) throw opts.signal.reason;
           if (!isInterruption(err)) throw err;
           stalls = nextStalls(stalls, offset - before);
-          if (stalls > maxResumes || ++interruptions > MAX_INTERRUPTIONS) throw err;
+          interruptions++;
+          if (stalls > maxResumes || interruptions > MAX_INTERRUPTIONS) {
+            // A stall keeps its own error (the timeout says what to tune); cuts become one clear error.
+            if (err instanceof TimeoutError) throw err;
+            throw new BlobIncompleteError(`blob ${desc.digest}`, offset, desc.size, interruptions, { ...ctx, cause: err });
+          }
           continue;
         }
         if (offset >= desc.size) break;
         // A clean end before the descriptor's size is a cut connection too.
         stalls = nextStalls(stalls, offset - before);
-        if (stalls > maxResumes || ++interruptions > MAX_INTERRUPTIONS) throw new SizeMismatchError(`blob ${desc.digest}`, desc.size, offset, ctx);
+        interruptions++;
+        if (stalls > maxResumes || interruptions > MAX_INTERRUPTIONS) throw new SizeMismatchError(`blob ${desc.digest}`, desc.size, offset, ctx);
       }
       const actual = `${desc.digest.slice(0, desc.digest.indexOf(':'))}:${hash.digest('hex')}`;
       if (actual !== desc.digest) throw new DigestMismatchError(`blob ${desc.digest}`, desc.digest, actual, ctx);

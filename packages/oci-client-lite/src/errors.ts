@@ -101,6 +101,17 @@ export class SizeMismatchError extends OciError {
   }
 }
 
+/** A blob download kept being cut before it completed, past the resumes the client allows. */
+export class BlobIncompleteError extends OciError {
+  constructor(what: string, received: number, size: number, cuts: number, ctx: ErrorContext = {}) {
+    super(
+      'BLOB_INCOMPLETE',
+      `${what} from ${ctx.registry ?? 'the registry'}${ctx.repository ? `/${ctx.repository}` : ''} was cut ${cuts} times without completing (${received} of ${size} bytes); nothing was kept. Check the network or a proxy between you and the registry, then retry`,
+      ctx,
+    );
+  }
+}
+
 /** Content larger than the client accepts for its kind (manifests, configs). */
 export class TooLargeError extends OciError {
   constructor(what: string, size: number, limit: number, ctx: ErrorContext = {}) {
