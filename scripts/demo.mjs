@@ -41,7 +41,8 @@ function image(version, base) {
 
 /** Runs one bbox command; asynchronously, since the counting proxy lives in this process. */
 async function step(title, args) {
-  console.log(`\n$ bbox ${args.join(' ')}    # ${title}`);
+  const shown = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  console.log(`\n$ bbox ${shown}    # ${title}`);
   const t0 = process.hrtime.bigint();
   const child = spawn(process.execPath, [bbox, ...args], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const [code] = await once(child, 'exit');
