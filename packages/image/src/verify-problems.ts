@@ -1,3 +1,6 @@
+import type { RootfsRecord } from './compose.js';
+import type { PathInfo } from './fs-batch.js';
+
 /** A field of a path that verification compares. */
 export type VerifyField = 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'size' | 'digest' | 'target' | 'link';
 
@@ -13,25 +16,10 @@ export interface VerifyProblem {
 }
 
 /** The recorded metadata of one path. */
-export interface ExpectedMeta {
-  type: 'file' | 'dir' | 'symlink';
-  mode: number;
-  uid: number;
-  gid: number;
-  /** ms since the epoch */
-  mtime: number;
-  size?: number;
-}
+export type ExpectedMeta = Pick<RootfsRecord, 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'size'>;
 
 /** What is on disk at a path (`mode` without the file type bits). */
-export interface FoundMeta {
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtimeMs: number;
-  size: number;
-}
+export type FoundMeta = Pick<PathInfo, 'type' | 'mode' | 'uid' | 'gid' | 'mtimeMs' | 'size'>;
 
 /**
  * Differences of type, mode, owner (when `owners`), mtime and size. Owners are compared only when
