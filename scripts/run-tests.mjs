@@ -3,8 +3,9 @@
 // A "test" is a top-level `t.test()` (or top-level assertion) of a test file; a file that
 // crashes before reporting anything counts as one failure.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -21,11 +22,18 @@ const files = args.length
 
 const tap = join(root, 'node_modules', '.bin', 'tap');
 // tap rebuilds its test class when .taprc's plugin list differs from its default, and the run that
-// triggers the rebuild still loads the old plugins. Build first so every run uses .taprc's.
-const build = spawnSync(tap, ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-if (build.status !== 0) {
-  process.stdout.write('tap build failed\n0 passed, 1 failed\n');
-  process.exit(1);
+// triggers the rebuild still loads the old plugins. Build first (once per .taprc: a stamp in
+// node_modules remembers) so every run uses .taprc's plugins.
+const stamp = join(root, 'node_modules', '.cache', 'bbox-tap-build');
+const wanted = createHash('sha256').update(readFileSync(join(root, '.taprc'))).digest('hex');
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
+  const build = spawnSync(tap, ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (build.status !== 0) {
+    process.stdout.write('tap build failed\n0 passed, 1 failed\n');
+    process.exit(1);
+  }
+  mkdirSync(dirname(stamp), { recursive: true });
+  writeFileSync(stamp, wanted);
 }
 const child = spawn(tap, ['--reporter=tap', ...files], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 
