@@ -3,7 +3,6 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { displayPath } from './display-path.js';
-import { memoKey, recall, remember } from './config-memo.js';
 import type { ConfigFile, RegistryConfig, ValueChecks } from './config-schema.js';
 
 /** File names looked for in the working directory and each parent, nearest first. */
@@ -79,7 +78,8 @@ async function readConfigFile(file: string): Promise<unknown> {
 }
 
 async function libraryChecks(): Promise<ValueChecks> {
-  const [{ parsePullPolicy }, { parsePlatform }] = await Promise.all([import('@broodbox/image'), import('oci-client-lite')]);
+  // The platform parser alone, not the whole registry client: a pull answered from the cache never loads it.
+  const [{ parsePullPolicy }, { parsePlatform }] = await Promise.all([import('@broodbox/image'), import('oci-client-lite/platform')]);
   const ok = (f: () => unknown) => {
     try {
       f();
@@ -101,6 +101,7 @@ export function valueChecks(): Promise<ValueChecks> {
 
 /** Reads, parses and validates one config file. */
 export async function loadConfigFile(file: string, scope: ConfigScope, env: NodeJS.ProcessEnv = process.env): Promise<ConfigLayer> {
+  const { memoKey, recall, remember } = await import('./config-memo.js');
   let key: string | undefined;
   try {
     key = memoKey(file, readFileSync(file));

@@ -7,16 +7,16 @@ function finish(code: number): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'pull') {
+    // Loaded together: each import is a separate wait on the module loader otherwise.
+    const [{ parsePullArgv }, { runPull }] = await Promise.all([import('./pull-argv.js'), import('./pull-action.js')]);
+    const pull = parsePullArgv(argv);
+    if (pull) return runPull(pull, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+  }
   const { cliVersion } = await import('./version.js');
   if (argv.length === 1 && argv[0] === '--version') {
     process.stdout.write(cliVersion() + '\n');
     return 0;
-  }
-  const { parsePullArgv } = await import('./pull-argv.js');
-  const pull = parsePullArgv(argv);
-  if (pull) {
-    const { runPull } = await import('./pull-action.js');
-    return runPull(pull, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
   }
   const { runCli } = await import('./cli.js');
   return runCli(argv, cliVersion());

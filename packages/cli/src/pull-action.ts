@@ -55,8 +55,10 @@ async function evict(cache: Cache, settings: Settings, keep: string[], io: Comma
   await evictAfterUse(cache, settings, keep, (m) => warn(io, m));
 }
 
-async function pullWith(req: PullRequest, io: CommandIo, settings: Settings): Promise<number> {
-  const lib = await import('@broodbox/image');
+type ImageLib = typeof import('@broodbox/image');
+
+async function pullWith(req: PullRequest, io: CommandIo, settings: Settings, loading: Promise<ImageLib>): Promise<number> {
+  const lib = await loading;
   const cache = new lib.Cache(settings.cacheDir?.value);
   const interrupt = watchInterrupts();
   const progress = await progressFor(req, io);
@@ -86,13 +88,16 @@ async function pullWith(req: PullRequest, io: CommandIo, settings: Settings): Pr
 
 /** Runs `bbox pull` and returns the exit code; every error is reported on stderr. */
 export async function runPull(req: PullRequest, io: CommandIo): Promise<number> {
+  // The library loads while the settings are resolved.
+  const loading = import('@broodbox/image');
+  loading.catch(() => undefined);
   try {
     const pull = pullPolicyFlag(req.pull, req.noPull, (m) => warn(io, m));
     const settings = await resolveSettings(
       { pull, pullFlag: req.noPull ? '--no-pull' : '--pull', platform: req.platform, noRegistryCache: req.noRegistryCache || undefined, config: req.config, cacheDir: req.cacheDir },
       { cwd: io.cwd, env: io.env },
     );
-    return await pullWith(req, io, settings);
+    return await pullWith(req, io, settings, loading);
   } catch (err) {
     return reportError(io, err);
   }

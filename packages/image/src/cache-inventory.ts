@@ -56,7 +56,7 @@ export interface Inventory {
 
 const OWN_FILES = new Set<string>(Object.values(ENTRY_FILES));
 
-async function mtimeOr(path: string, fallback: Date): Promise<Date> {
+async function mtimeOr<T extends Date | undefined>(path: string, fallback: T): Promise<Date | T> {
   try {
     return (await stat(path)).mtime;
   } catch {
@@ -64,18 +64,20 @@ async function mtimeOr(path: string, fallback: Date): Promise<Date> {
   }
 }
 
+// Every file below is small and independent of the others: they are read concurrently, so a
+// listing costs a few round trips through the I/O pool rather than one per file.
+
 async function artifactsOf(dir: string): Promise<{ names: string[]; bytes: number }> {
-  let bytes = 0;
-  const names: string[] = [];
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (OWN_FILES.has(name)) continue;
-    names.push(name);
-    bytes += await lstat(join(dir, name)).then(
-      (s) => (s.isFile() ? s.size : 0),
-      () => 0,
-    );
-  }
-  return { names, bytes };
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => !OWN_FILES.has(name));
+  const sizes = await Promise.all(
+    names.map((name) =>
+      lstat(join(dir, name)).then(
+        (s) => (s.isFile() ? s.size : 0),
+        () => 0,
+      ),
+    ),
+  );
+  return { names, bytes: sizes.reduce((a, b) => a + b, 0) };
 }
 
 async function readMeta(layout: CacheLayout, digest: string): Promise<EntryMeta | undefined> {
@@ -89,9 +91,13 @@ async function readMeta(layout: CacheLayout, digest: string): Promise<EntryMeta 
 
 async function entryInfo(layout: CacheLayout, digest: string, held: Set<string>): Promise<EntryInfo> {
   const dir = layout.entryDir(digest);
-  const meta = await readMeta(layout, digest);
-  const created = meta ? new Date(meta.created) : await mtimeOr(dir, new Date(0));
-  const artifacts = await artifactsOf(dir);
+  const [meta, artifacts, dirTime, usedTime] = await Promise.all([
+    readMeta(layout, digest),
+    artifactsOf(dir),
+    mtimeOr(dir, new Date(0)),
+    mtimeOr(join(dir, ENTRY_FILES.lastUsed), undefined),
+  ]);
+  const created = meta ? new Date(meta.created) : dirTime;
   const rootfsSize = meta?.size ?? 0;
   const info: EntryInfo = {
     digest,
@@ -99,7 +105,7 @@ async function entryInfo(layout: CacheLayout, digest: string, held: Set<string>)
     dir,
     size: rootfsSize + artifacts.bytes,
     rootfsSize,
-    lastUsed: await mtimeOr(join(dir, ENTRY_FILES.lastUsed), created),
+    lastUsed: usedTime ?? created,
     created,
     refs: [],
     orphan: true,
@@ -114,14 +120,13 @@ async function entryInfo(layout: CacheLayout, digest: string, held: Set<string>)
 }
 
 async function layerInfos(layout: CacheLayout, held: Set<string>): Promise<LayerInfo[]> {
-  const out: LayerInfo[] = [];
-  for (const name of await readdir(layout.layers)) {
-    const diffID = digestFromDirName(name);
-    if (!diffID) continue;
-    const record = await readLayerRecord(layout.layerRecord(diffID));
-    out.push({ diffID, path: layout.layerDir(diffID), size: record?.size ?? 0, usedBy: [], held: held.has(diffID) });
-  }
-  return out;
+  const diffIDs = (await readdir(layout.layers)).map(digestFromDirName).filter((d): d is string => d !== undefined);
+  return Promise.all(
+    diffIDs.map(async (diffID) => {
+      const record = await readLayerRecord(layout.layerRecord(diffID));
+      return { diffID, path: layout.layerDir(diffID), size: record?.size ?? 0, usedBy: [], held: held.has(diffID) };
+    }),
+  );
 }
 
 /**
@@ -129,22 +134,22 @@ async function layerInfos(layout: CacheLayout, held: Set<string>): Promise<Layer
  * holds, read from metadata files (no walk of any rootfs or layer tree).
  */
 export async function readInventory(layout: CacheLayout, opts: { hostPlatform: string; dryRun?: boolean }): Promise<Inventory> {
-  const held = await heldDigests(layout, opts.dryRun ? { dryRun: true } : {});
-  const entries: EntryInfo[] = [];
-  for (const name of await readdir(layout.images)) {
-    const digest = digestFromDirName(name);
-    if (digest) entries.push(await entryInfo(layout, digest, held));
-  }
+  const [held, names] = await Promise.all([heldDigests(layout, opts.dryRun ? { dryRun: true } : {}), readdir(layout.images)]);
+  const digests = names.map(digestFromDirName).filter((d): d is string => d !== undefined);
+  const [entries, refs, layers, aliases] = await Promise.all([
+    Promise.all(digests.map((d) => entryInfo(layout, d, held))),
+    listRefRecords(layout),
+    layerInfos(layout, held),
+    listAliases(layout),
+  ]);
   const byDigest = new Map(entries.map((e) => [e.digest, e]));
-  const refs = await listRefRecords(layout);
   for (const { record } of refs) {
     const e = record && byDigest.get(record.digest);
     if (!e) continue;
     e.refs.push(record.platform === opts.hostPlatform ? record.ref : `${record.ref} (${record.platform})`);
     e.orphan = false;
   }
-  const layers = await layerInfos(layout, held);
   const byLayer = new Map(layers.map((l) => [l.diffID, l]));
   for (const e of entries) for (const d of new Set(e.layers)) byLayer.get(d)?.usedBy.push(e.digest);
-  return { entries, layers, refs, aliases: await listAliases(layout), held };
+  return { entries, layers, refs, aliases, held };
 }

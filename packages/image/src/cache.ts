@@ -6,7 +6,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { CacheCorruptError, CacheError, EntryHeldError, EntryNotFoundError } from './cache-errors.js';
 import type { CloneOptions, CloneResult } from './clone.js';
 import { checkSeal, reseal } from './entry-check.js';
-import { readInventory, type EntryInfo } from './cache-inventory.js';
+import type { EntryInfo } from './cache-inventory.js';
 import {
   CacheLayout,
   checkDigest,
@@ -20,28 +20,30 @@ import type { CleanupReport } from './cleanup-report.js';
 import { readEntryMeta, toEntryMeta, writeEntryMeta, type EntryMeta, type PublishMeta } from './entry-meta.js';
 import type { EvictOptions } from './evict.js';
 import type { GcOptions } from './gc.js';
-import { guardedRemove } from './guarded-remove.js';
-import { addHold } from './holds.js';
 import { EntryDamagedError } from './integrity-errors.js';
-import { DEFAULT_LOCK_STALE_MS, withLock, type LockOptions } from './lock.js';
+import type { LockOptions } from './lock.js';
 import type { PurgeOptions } from './purge.js';
 import {
   platformKey,
   readAlias,
   readRefRecord,
   removeRefRecord,
+  prepareRefRecord,
   writeAlias,
-  writeRefRecord,
   type RefRecord,
 } from './ref-index.js';
-import { isInside, removeTree } from './remove-tree.js';
 import { makeTmpDir, staleTmpEntries, tmpName } from './tmp-dirs.js';
 import type { RootFS } from './types.js';
 import type { EntryVerdict, VerifyContext, VerifyOptions, VerifyReport } from './verify.js';
 
 // Maintenance work (gc, evict, purge, verify, clone) is loaded when first asked for: the cache-hit
 // path of a pull must not pay for its modules at start-up.
+// So are the modules of locking, holding, removal and inventory, which a hit never touches.
 const loadVerify = () => import('./verify.js');
+const loadLock = () => import('./lock.js');
+const loadRemoval = () => import('./remove-tree.js');
+const loadGuardedRemove = () => import('./guarded-remove.js');
+const loadInventory = () => import('./cache-inventory.js');
 
 /** Options of {@link Cache}. */
 export interface CacheOptions {
@@ -79,7 +81,8 @@ function toReference(ref: string | Reference): Reference {
 export class Cache {
   /** The directory as given (may be a symlink). */
   readonly dir: string;
-  private readonly lockStaleMs: number;
+  /** Undefined: the lock module's default, looked up when a lock is first needed. */
+  private readonly staleMsOption: number | undefined;
   private opened: Promise<CacheLayout> | undefined;
   private layoutNow: CacheLayout;
   /** Full checks of entries whose seal failed, shared by concurrent hits on the same entry. */
@@ -87,7 +90,7 @@ export class Cache {
 
   constructor(dir: string = defaultCacheDir(), options: CacheOptions = {}) {
     this.dir = dir;
-    this.lockStaleMs = options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
+    this.staleMsOption = options.lockStaleMs;
     this.layoutNow = new CacheLayout(dir);
   }
 
@@ -108,7 +111,11 @@ export class Cache {
     try {
       const layout = await openLayout(this.dir);
       // Best effort: a leftover that cannot be removed now must not fail the lookup that opened the cache.
-      for (const t of await staleTmpEntries(layout)) await removeTree(layout, t.path).catch(() => undefined);
+      const stale = await staleTmpEntries(layout);
+      if (stale.length > 0) {
+        const { removeTree } = await loadRemoval();
+        for (const t of stale) await removeTree(layout, t.path).catch(() => undefined);
+      }
       this.layoutNow = layout;
       return layout;
     } catch (err) {
@@ -117,8 +124,12 @@ export class Cache {
     }
   }
 
-  private ctx(layout: CacheLayout) {
-    return { layout, lockStaleMs: this.lockStaleMs, hostPlatform: platformKey(undefined) };
+  private async lockStaleMs(): Promise<number> {
+    return this.staleMsOption ?? (await loadLock()).DEFAULT_LOCK_STALE_MS;
+  }
+
+  private async ctx(layout: CacheLayout) {
+    return { layout, lockStaleMs: await this.lockStaleMs(), hostPlatform: platformKey(undefined) };
   }
 
   // ---- reading --------------------------------------------------------------------------------
@@ -152,6 +163,29 @@ export class Cache {
     if (direct) return direct;
     const alias = await readAlias(layout, digest, platformKey(opts.platform));
     return alias ? this.serve(layout, alias.digest, digest) : undefined;
+  }
+
+  /**
+   * What {@link get} would return, read without side effects: the entry is not marked as used and
+   * a moved seal is not followed by the full check. `'unsure'`: the seal moved, so only `get`
+   * (which verifies, and repairs) can answer. Lets a caller read ahead while it waits for the
+   * registry, then {@link touch} the entry it really uses.
+   */
+  async peek(digest: string, opts: { platform?: PlatformLike } = {}): Promise<RootFS | 'unsure' | undefined> {
+    if (!isSha256Digest(digest)) return undefined;
+    const layout = await this.layout();
+    const direct = await this.look(layout, digest, digest);
+    if (direct) return direct;
+    const alias = await readAlias(layout, digest, platformKey(opts.platform));
+    return alias ? this.look(layout, alias.digest, digest) : undefined;
+  }
+
+  private async look(layout: CacheLayout, digest: string, ref: string): Promise<RootFS | 'unsure' | undefined> {
+    const meta = await readEntryMeta(layout.entryFile(digest, 'meta'), digest);
+    if (!meta) return undefined;
+    const path = layout.entryFile(digest, 'rootfs');
+    if (checkSeal(path, layout.entryFile(digest, 'summary')) === 'changed') return 'unsure';
+    return { path, digest, config: meta.config, fromCache: true, ref };
   }
 
   private async serve(layout: CacheLayout, digest: string, ref: string): Promise<RootFS | undefined> {
@@ -198,13 +232,14 @@ export class Cache {
       summary: (digest) => this.entrySummary(digest),
       hold: (digests) => this.hold(digests),
       removeEntry: (digest) => this.removeEntry(digest),
-      removeLayer: (diffID) => guardedRemove(layout, 'layer', diffID, { lockStaleMs: this.lockStaleMs }),
+      removeLayer: async (diffID) => (await loadGuardedRemove()).guardedRemove(layout, 'layer', diffID, { lockStaleMs: await this.lockStaleMs() }),
     };
   }
 
   /** Every entry with size, last use, refs and orphan state, and the layer store's totals; reads metadata only. */
   async list(): Promise<CacheListing> {
     const layout = await this.layout();
+    const { readInventory } = await loadInventory();
     const inv = await readInventory(layout, { hostPlatform: platformKey(undefined), dryRun: true });
     const entries = inv.entries.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
     const entryBytes = entries.reduce((n, e) => n + e.size, 0);
@@ -292,15 +327,40 @@ export class Cache {
     ref: string | Reference,
     target: { digest: string; topDigest?: string; platform?: PlatformLike; resolvedAt?: number },
   ): Promise<RefRecord> {
+    return (await this.prepareRef(ref, target)).commit();
+  }
+
+  /**
+   * {@link recordRef} in two steps, for a caller that expects the ref to stay where it is while it
+   * asks the registry: the record is written and flushed now (resolved now, unless `resolvedAt`),
+   * and takes effect with `commit()`, which checks the entry and records the alias as recordRef
+   * does. `discard()` drops it and leaves the ref as it was; call one of the two.
+   */
+  async prepareRef(
+    ref: string | Reference,
+    target: { digest: string; topDigest?: string; platform?: PlatformLike; resolvedAt?: number },
+  ): Promise<{ record: RefRecord; commit: () => Promise<RefRecord>; discard: () => Promise<void> }> {
     const layout = await this.layout();
     const digest = checkDigest(target.digest);
     const topDigest = checkDigest(target.topDigest ?? digest, 'top digest');
-    if (!(await this.hasEntry(digest))) throw new EntryNotFoundError(digest, `record ${formatReference(toReference(ref))}`);
     const platform = platformKey(target.platform);
     const record: RefRecord = { ref: formatReference(toReference(ref)), platform, digest, topDigest, resolvedAt: target.resolvedAt ?? Date.now() };
-    if (topDigest !== digest) await writeAlias(layout, { indexDigest: topDigest, platform, digest });
-    await writeRefRecord(layout, record);
-    return record;
+    const draft = await prepareRefRecord(layout, record);
+    const commit = async (): Promise<RefRecord> => {
+      try {
+        if (!(await this.hasEntry(digest))) throw new EntryNotFoundError(digest, `record ${record.ref}`);
+        // An unchanged index keeps its alias: rewriting it (with its fsync) on every refresh buys nothing.
+        if (topDigest !== digest && (await readAlias(layout, topDigest, platform).catch(() => undefined))?.digest !== digest) {
+          await writeAlias(layout, { indexDigest: topDigest, platform, digest });
+        }
+      } catch (err) {
+        await draft.discard();
+        throw err;
+      }
+      await draft.commit();
+      return record;
+    };
+    return { record, commit, discard: () => draft.discard() };
   }
 
   /** The ref's record for `platform` (digest, topDigest, resolvedAt in epoch ms); undefined when none. */
@@ -326,6 +386,7 @@ export class Cache {
   async removeTmpDir(dir: string): Promise<void> {
     const layout = await this.layout();
     if (dirname(dir) !== layout.tmp) throw new CacheError(`${dir} is not a tmp directory of the cache ${layout.root}`, 'NOT_A_TMP_DIR');
+    const { removeTree } = await loadRemoval();
     await removeTree(layout, dir);
   }
 
@@ -362,6 +423,7 @@ export class Cache {
       return true;
     } catch (err) {
       if (errno(err) !== 'ENOTEMPTY' && errno(err) !== 'EEXIST') throw err;
+      const { removeTree } = await loadRemoval();
       await removeTree(layout, tmpDir);
       return false;
     }
@@ -394,7 +456,8 @@ export class Cache {
    */
   async withLock<T>(name: string, fn: () => Promise<T>, opts: Omit<LockOptions, 'staleMs'> = {}): Promise<T> {
     const layout = await this.layout();
-    return withLock(layout.locks, name, fn, { staleMs: this.lockStaleMs, ...opts });
+    const { withLock } = await loadLock();
+    return withLock(layout.locks, name, fn, { staleMs: await this.lockStaleMs(), ...opts });
   }
 
   /**
@@ -404,7 +467,8 @@ export class Cache {
    */
   async hold(digests: string | string[]): Promise<() => Promise<void>> {
     const list = (Array.isArray(digests) ? digests : [digests]).map((d) => checkDigest(d));
-    return addHold(await this.layout(), list);
+    const [layout, { addHold }] = await Promise.all([this.layout(), import('./holds.js')]);
+    return addHold(layout, list);
   }
 
   /** {@link hold} for layer diffIDs. */
@@ -446,13 +510,13 @@ export class Cache {
   /** Removes what nothing needs (see docs/cache-layout.md); held and locked items stay. */
   async gc(opts: GcOptions = {}): Promise<CleanupReport> {
     const { collectGarbage } = await import('./gc.js');
-    return collectGarbage(this.ctx(await this.layout()), opts);
+    return collectGarbage(await this.ctx(await this.layout()), opts);
   }
 
   /** Least-recently-used eviction by age and/or total size; `keep`, held and locked entries stay. */
   async evict(opts: EvictOptions = {}): Promise<CleanupReport> {
     const { evictEntries } = await import('./evict.js');
-    return evictEntries(this.ctx(await this.layout()), opts);
+    return evictEntries(await this.ctx(await this.layout()), opts);
   }
 
   /**
@@ -463,7 +527,7 @@ export class Cache {
     // Checked before opening, which would otherwise create the directory or write into a foreign one.
     if (!this.opened && !(await existingLayout(this.dir))) return { dryRun: opts.dryRun === true, removed: [], skipped: [], bytesFreed: 0 };
     const { purgeCache } = await import('./purge.js');
-    return purgeCache(this.ctx(await this.layout()), opts);
+    return purgeCache(await this.ctx(await this.layout()), opts);
   }
 
   // ---- integrity --------------------------------------------------------------------------------
@@ -510,7 +574,8 @@ export class Cache {
   async removeEntry(digest: string, opts: { force?: boolean } = {}): Promise<boolean> {
     const layout = await this.layout();
     checkDigest(digest);
-    const outcome = await guardedRemove(layout, 'image', digest, { lockStaleMs: this.lockStaleMs, force: opts.force === true });
+    const [{ guardedRemove }, { readInventory }, { isInside }] = await Promise.all([loadGuardedRemove(), loadInventory(), loadRemoval()]);
+    const outcome = await guardedRemove(layout, 'image', digest, { lockStaleMs: await this.lockStaleMs(), force: opts.force === true });
     if (outcome === 'held' || outcome === 'locked') throw new EntryHeldError(digest);
     const inv = await readInventory(layout, { hostPlatform: platformKey(undefined) });
     for (const { file, record } of [...inv.refs, ...inv.aliases]) {

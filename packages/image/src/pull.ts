@@ -193,16 +193,62 @@ async function cachedByRef(t: Target): Promise<RootFS | undefined> {
  * request; a digest already held (e.g. the tag moved back) → that entry; else a pull of what is missing.
  */
 async function refreshTag(t: Target, policy: PullPolicy): Promise<PullResult> {
-  const head = await t.fetcher.head(t.ref, signalOf(t));
-  const record = await t.cache.refRecord(t.ref, t.platform);
-  const held = await t.cache.get(head.digest, { platform: t.platform });
+  // While the HEAD is in flight the cache is read and the refreshed record is written aside and
+  // flushed; nothing is marked or put in place before the registry answers. An unchanged tag then
+  // costs the round trip and a rename.
+  const known = settle(t.cache.refRecord(t.ref, t.platform));
+  const ahead = known.then((r) => (r.ok && r.value ? readAhead(t, r.value) : undefined));
+  let head: { digest: string };
+  try {
+    head = await t.fetcher.head(t.ref, signalOf(t));
+  } catch (err) {
+    await (await ahead)?.draft?.discard().catch(() => undefined);
+    throw err;
+  }
+  const record = unwrap(await known);
+  const guess = await ahead;
+  const found = guess?.entry.ok && typeof guess.entry.value === 'object' ? guess.entry.value : undefined;
+  const peeked = record?.topDigest === head.digest ? found : undefined;
+  const draft = peeked && guess?.draft && peeked.digest === record?.digest ? guess.draft : undefined;
+  if (!draft) await guess?.draft?.discard().catch(() => undefined);
+  const held = peeked ?? (await t.cache.get(head.digest, { platform: t.platform }));
   if (held) {
     const unchanged = record?.topDigest === head.digest;
-    await t.cache.recordRef(t.ref, { digest: held.digest, topDigest: head.digest, platform: t.platform });
+    await Promise.all([
+      // What get() would have done for the entry read ahead.
+      peeked ? t.cache.touch(peeked.digest) : undefined,
+      draft ? draft.commit() : t.cache.recordRef(t.ref, { digest: held.digest, topDigest: head.digest, platform: t.platform }),
+    ]);
     t.options.onProgress?.({ type: 'cache-hit', ref: t.refString, digest: held.digest, network: true });
     return result({ ...held, ref: t.refString, fromCache: true }, policy, { network: true, unchanged });
   }
   return fetchTag(t, policy);
+}
+
+type Draft = Awaited<ReturnType<Cache['prepareRef']>>;
+
+/** The entry the ref's record points at, and that record refreshed, prepared in case the tag has not moved. */
+async function readAhead(t: Target, record: { digest: string; topDigest: string }): Promise<{ entry: Settled<RootFS | 'unsure' | undefined>; draft?: Draft }> {
+  const [entry, draft] = await Promise.all([
+    settle(t.cache.peek(record.topDigest, { platform: t.platform })),
+    settle(t.cache.prepareRef(t.ref, { digest: record.digest, topDigest: record.topDigest, platform: t.platform })),
+  ]);
+  return draft.ok ? { entry, draft: draft.value } : { entry };
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A promise that never rejects, so work started ahead cannot become an unhandled rejection. */
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+function unwrap<T>(s: Settled<T>): T {
+  if (!s.ok) throw s.error;
+  return s.value;
 }
 
 async function fetchTag(t: Target, policy: PullPolicy): Promise<PullResult> {

@@ -3,7 +3,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Platform } from 'oci-client-lite';
 import { formatPlatform, hostPlatform, parsePlatform } from 'oci-client-lite/platform';
-import { writeFileAtomic } from './atomic-write.js';
+import { prepareAtomicWrite, writeFileAtomic, type PreparedWrite } from './atomic-write.js';
 import { CacheCorruptError } from './cache-errors.js';
 import { isSha256Digest, type CacheLayout } from './cache-layout.js';
 import { tmpName } from './tmp-dirs.js';
@@ -92,8 +92,13 @@ export async function readRefRecord(layout: CacheLayout, ref: string, platform: 
 
 /** Replaces the record atomically. */
 export async function writeRefRecord(layout: CacheLayout, rec: RefRecord): Promise<void> {
+  await (await prepareRefRecord(layout, rec)).commit();
+}
+
+/** {@link writeRefRecord} in two steps: flushed now, in place on `commit`. */
+export function prepareRefRecord(layout: CacheLayout, rec: RefRecord): Promise<PreparedWrite> {
   const body = { ...rec, resolvedAt: new Date(rec.resolvedAt).toISOString() };
-  await writeFileAtomic(refFile(layout, rec.ref, rec.platform), `${JSON.stringify(body, null, 2)}\n`, join(layout.tmp, tmpName('write')));
+  return prepareAtomicWrite(refFile(layout, rec.ref, rec.platform), `${JSON.stringify(body, null, 2)}\n`, join(layout.tmp, tmpName('write')));
 }
 
 /** @returns true when a record was removed. */
@@ -135,17 +140,18 @@ export async function listAliases(layout: CacheLayout): Promise<Array<{ file: st
 }
 
 async function listJson<T>(dir: string, parse: (path: string, v: unknown) => T): Promise<Array<{ file: string; record?: T }>> {
-  const out: Array<{ file: string; record?: T }> = [];
-  for (const name of await readdir(dir)) {
-    if (!name.endsWith('.json')) continue;
-    const file = join(dir, name);
-    try {
-      const v = await readJson(file);
-      if (v !== undefined) out.push({ file, record: parse(file, v) });
-    } catch (err) {
-      if (!(err instanceof CacheCorruptError)) throw err;
-      out.push({ file });
-    }
-  }
-  return out;
+  // Read concurrently (each file is small); the order of the listing is kept.
+  const files = (await readdir(dir)).filter((name) => name.endsWith('.json')).map((name) => join(dir, name));
+  const read = await Promise.all(
+    files.map(async (file): Promise<{ file: string; record?: T } | undefined> => {
+      try {
+        const v = await readJson(file);
+        return v === undefined ? undefined : { file, record: parse(file, v) };
+      } catch (err) {
+        if (!(err instanceof CacheCorruptError)) throw err;
+        return { file };
+      }
+    }),
+  );
+  return read.filter((r): r is { file: string; record?: T } => r !== undefined);
 }

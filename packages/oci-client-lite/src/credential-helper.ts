@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { CredentialHelperError } from './errors.js';
 import type { Credentials } from './docker-config.js';
 
@@ -8,8 +7,10 @@ const NAME_RE = /^[A-Za-z0-9._-]+$/;
  * Runs `docker-credential-<name> get` with the server on stdin, as Docker does. Returns undefined
  * when the helper has no credentials for that server.
  */
-export function runCredentialHelper(name: string, server: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Credentials | undefined> {
-  if (!NAME_RE.test(name)) return Promise.reject(new CredentialHelperError(name, server, 'the helper name has characters a program name cannot have'));
+export async function runCredentialHelper(name: string, server: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Credentials | undefined> {
+  if (!NAME_RE.test(name)) throw new CredentialHelperError(name, server, 'the helper name has characters a program name cannot have');
+  // Loaded here: most pulls never run a helper, and child_process is costly to load at start-up.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(`docker-credential-${name}`, ['get'], {
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import http, { type Agent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type https from 'node:https';
 import { TimeoutError, OciError } from './errors.js';
 
 /** One HTTP request as the client makes it. */
@@ -108,6 +108,32 @@ export function drain(res: HttpResponse): void {
   res.body.on('error', () => {});
 }
 
+// One keep-alive pool per process, shared by every transport: a client made per pull (as
+// pullWithFetcher does by default) reuses the connection the previous one opened, so a tag check
+// costs one round trip, not a TCP handshake too. node:https (and TLS with it) is loaded only when
+// an https endpoint is first asked: a loopback registry never needs it.
+let sharedHttp: http.Agent | undefined;
+let sharedHttps: https.Agent | undefined;
+let httpsLoaded: Promise<typeof https> | undefined;
+
+function httpAgent(): http.Agent {
+  sharedHttp ??= new http.Agent({ keepAlive: true, maxSockets: 16 });
+  return sharedHttp;
+}
+
+/** node:https and its shared pool, loaded on first use. */
+async function loadHttps(): Promise<{ mod: typeof https; agent: https.Agent }> {
+  httpsLoaded ??= import('node:https').then((m) => m.default);
+  const mod = await httpsLoaded;
+  sharedHttps ??= new mod.Agent({ keepAlive: true, maxSockets: 16 });
+  return { mod, agent: sharedHttps };
+}
+
+/** Ends the idle connections of a pool; requests in flight (maybe another client's) go on. */
+function closeIdle(agent: Agent | undefined): void {
+  for (const sockets of Object.values(agent?.freeSockets ?? {})) for (const s of sockets ?? []) s.destroy();
+}
+
 /**
  * HTTP over node:http/https with keep-alive, an idle timeout, abort on every call, retries with
  * jittered exponential backoff, and redirects followed by hand so that `Authorization` never
@@ -117,8 +143,6 @@ export class Transport {
   readonly retries: number;
   readonly timeoutMs: number;
   private readonly opts: TransportOptions;
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
 
   constructor(opts: TransportOptions = {}) {
     this.opts = opts;
@@ -128,8 +152,8 @@ export class Transport {
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    closeIdle(sharedHttp);
+    closeIdle(sharedHttps);
   }
 
   /**
@@ -182,18 +206,15 @@ export class Transport {
     }
   }
 
-  private once(req: HttpRequest): Promise<HttpResponse> {
+  private async once(req: HttpRequest): Promise<HttpResponse> {
     const { signal } = req;
+    const secure = req.url.protocol === 'https:' ? await loadHttps() : undefined;
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const isHttps = req.url.protocol === 'https:';
       const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'oci-client-lite/0.1', ...req.headers };
       if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
-      const r = (isHttps ? https : http).request(req.url, {
-        method: req.method,
-        headers,
-        agent: isHttps ? this.httpsAgent : this.httpAgent,
-      });
+      const options = { method: req.method, headers };
+      const r = secure ? secure.mod.request(req.url, { ...options, agent: secure.agent }) : http.request(req.url, { ...options, agent: httpAgent() });
       const report = (status: number, error?: string) =>
         this.opts.onRequest?.({ method: req.method, url: req.url.href, status, ...(error ? { error } : {}) });
       const onAbort = () => r.destroy(signal?.reason);
