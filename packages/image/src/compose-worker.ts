@@ -7,49 +7,67 @@ export type PlanLink = [string, string];
 /** Symlink: path, target, uid, gid, mtime (s), extra paths hardlinked to it. */
 export type PlanSymlink = [string, string, number, number, number, string[]];
 
-export interface MaterialisePlan {
-  dest: string;
-  chown: boolean;
-  dirs: PlanDir[];
-  links: PlanLink[];
-  symlinks: PlanSymlink[];
-}
+/**
+ * One batch of the plan, run in the order given:
+ * - `dirs`: make these directories (parents first);
+ * - `links` / `symlinks`: make these hardlinks and symlinks;
+ * - `meta`: give these directories their owner, mode and mtime (children before parents).
+ */
+export type PlanStep = ['dirs', PlanDir[]] | ['links', PlanLink[]] | ['symlinks', PlanSymlink[]] | ['meta', PlanDir[]];
 
 /**
  * Makes the planned tree with synchronous calls on a worker thread: link() and mkdir() cost
  * microseconds, so a round trip through the libuv pool per call would dominate, and the main
- * thread stays free (lock heartbeats, progress, other pulls) meanwhile. Plain JavaScript
- * source so it loads the same way from the compiled package and from TypeScript sources.
+ * thread stays free (lock heartbeats, progress, other pulls) meanwhile. The plan arrives in
+ * batches, so neither thread ever holds a copy of all of it. Plain JavaScript source so it
+ * loads the same way from the compiled package and from TypeScript sources.
  */
 const WORKER_SOURCE = String.raw`
-const { parentPort, workerData: plan } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const path = require('node:path');
-try {
-  const at = (p) => (p === '' ? plan.dest : path.join(plan.dest, p));
-  fs.mkdirSync(plan.dest, { mode: 0o700 });
-  for (const d of plan.dirs) if (d[0] !== '') fs.mkdirSync(at(d[0]), { mode: 0o700 });
-  for (const [src, dst] of plan.links) fs.linkSync(src, at(dst));
-  for (const [p, target, uid, gid, mtime, others] of plan.symlinks) {
-    const abs = at(p);
-    fs.symlinkSync(target, abs);
-    if (plan.chown) fs.lchownSync(abs, uid, gid);
-    fs.lutimesSync(abs, mtime, mtime);
-    for (const o of others) fs.linkSync(abs, at(o));
+const { dest, chown } = workerData;
+const at = (p) => (p === '' ? dest : path.join(dest, p));
+const steps = {
+  dirs(list) {
+    for (const d of list) fs.mkdirSync(at(d[0]), { mode: 0o700 });
+  },
+  links(list) {
+    for (const [src, dst] of list) fs.linkSync(src, at(dst));
+  },
+  symlinks(list) {
+    for (const [p, target, uid, gid, mtime, others] of list) {
+      const abs = at(p);
+      fs.symlinkSync(target, abs);
+      if (chown) fs.lchownSync(abs, uid, gid);
+      fs.lutimesSync(abs, mtime, mtime);
+      for (const o of others) fs.linkSync(abs, at(o));
+    }
+  },
+  // After every child exists: adding a child changes a directory's mtime, and a read-only
+  // mode would stop the children being made.
+  meta(list) {
+    for (const [p, mode, uid, gid, mtime] of list) {
+      const abs = at(p);
+      if (chown) fs.chownSync(abs, uid, gid);
+      fs.chmodSync(abs, mode);
+      fs.utimesSync(abs, mtime, mtime);
+    }
+  },
+};
+let failed = false;
+function run(fn) {
+  if (failed) return;
+  try {
+    fn();
+    parentPort.postMessage({ ok: true });
+  } catch (err) {
+    failed = true;
+    parentPort.postMessage({ ok: false, message: err.message, code: err.code });
   }
-  // Deepest first, after every child exists: adding a child changes a directory's mtime,
-  // and a read-only mode would stop the children being made.
-  for (let i = plan.dirs.length - 1; i >= 0; i--) {
-    const [p, mode, uid, gid, mtime] = plan.dirs[i];
-    const abs = at(p);
-    if (plan.chown) fs.chownSync(abs, uid, gid);
-    fs.chmodSync(abs, mode);
-    fs.utimesSync(abs, mtime, mtime);
-  }
-  parentPort.postMessage({ ok: true });
-} catch (err) {
-  parentPort.postMessage({ ok: false, message: err.message, code: err.code });
 }
+run(() => fs.mkdirSync(dest, { mode: 0o700 }));
+parentPort.on('message', ([kind, list]) => run(() => steps[kind](list)));
 `;
 
 /** Error met while making the tree on disk, with its errno code. */
@@ -63,17 +81,75 @@ export class MaterialiseError extends Error {
   }
 }
 
-/** Runs `plan` on a worker thread; resolves when the tree is complete. */
-export async function runMaterialisePlan(plan: MaterialisePlan, signal?: AbortSignal): Promise<void> {
+/** Batches handed to the worker before waiting for its answers: keeps it busy, and memory bounded. */
+const STEPS_AHEAD = 2;
+
+type Answer = { ok: boolean; message?: string; code?: string };
+
+/**
+ * Makes `dest` (which must not exist) and runs the plan's steps in order on a worker thread;
+ * resolves when the tree is complete.
+ */
+export async function runMaterialisePlan(
+  dest: string,
+  chown: boolean,
+  steps: Iterable<PlanStep>,
+  signal?: AbortSignal,
+): Promise<void> {
   signal?.throwIfAborted();
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: plan });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { dest, chown },
+  });
+  const answers = answerQueue(worker);
   try {
-    const answer = await new Promise<{ ok: boolean; message?: string; code?: string }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-    if (!answer.ok) throw new MaterialiseError(answer.message ?? 'unknown error', answer.code);
+    // The first answer is for making `dest`.
+    let pending = 1;
+    for (const step of steps) {
+      while (pending >= STEPS_AHEAD) {
+        await answers.next();
+        pending--;
+      }
+      signal?.throwIfAborted();
+      worker.postMessage(step);
+      pending++;
+    }
+    for (; pending > 0; pending--) await answers.next();
   } finally {
     await worker.terminate();
   }
+}
+
+/** The worker's answers in order; a failed step or a crashed thread rejects. */
+function answerQueue(worker: Worker): { next(): Promise<void> } {
+  const queued: Answer[] = [];
+  let waiting: { resolve: (a: Answer) => void; reject: (e: Error) => void } | undefined;
+  let crash: Error | undefined;
+  worker.on('message', (a: Answer) => {
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w.resolve(a);
+    } else queued.push(a);
+  });
+  const fail = (err: Error) => {
+    crash ??= err;
+    waiting?.reject(err);
+    waiting = undefined;
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new MaterialiseError(`the worker thread stopped (exit code ${code})`, undefined)));
+  return {
+    async next() {
+      const answer =
+        queued.shift() ??
+        (crash
+          ? Promise.reject(crash)
+          : new Promise<Answer>((resolve, reject) => {
+              waiting = { resolve, reject };
+            }));
+      const a = await answer;
+      if (!a.ok) throw new MaterialiseError(a.message ?? 'unknown error', a.code);
+    },
+  };
 }

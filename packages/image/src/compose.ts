@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { runMaterialisePlan, type MaterialisePlan, type PlanDir } from './compose-worker.js';
+import { runMaterialisePlan, type PlanDir, type PlanStep } from './compose-worker.js';
 import { storeFilePath, type LayerEntry, type LayerIndex } from './layer-index.js';
 import { buildTree, type DirNode, type Inode } from './tree-model.js';
 
@@ -12,6 +12,8 @@ export interface StoredLayer {
 export interface ComposeOptions {
   /** Apply ownership to directories and symlinks (default: when running as root). */
   chown?: boolean;
+  /** Return one record per path (default true); a caller that needs only the counts and summary saves their memory. */
+  records?: boolean;
   signal?: AbortSignal;
 }
 
@@ -48,13 +50,13 @@ export interface ComposeResult {
   skipped: { devices: number; fifos: number };
   /** `sha256:<hex>` Merkle digest of the tree (paths, types, modes, owners, mtimes, contents, targets, links). */
   summary: string;
-  /** One record per created path, parents before children, siblings sorted. */
+  /** One record per created path, parents before children, siblings sorted (empty when not asked for). */
   records: RootfsRecord[];
 }
 
 interface Plan {
   dirs: Array<{ path: string; entry: LayerEntry | undefined; depth: number }>;
-  files: Array<{ path: string; src: string }>;
+  files: Array<{ path: string; layer: number; id: number }>;
   symlinks: Array<{ path: string; entry: LayerEntry; links: string[] }>;
 }
 
@@ -72,9 +74,8 @@ export async function composeRootfs(
   dest: string,
   opts: ComposeOptions = {},
 ): Promise<ComposeResult> {
-  const tree = buildTree(layers.map((l) => l.index));
-  const { plan, result } = planTree(tree.root, layers);
-  await runMaterialisePlan(toWorkerPlan(plan, dest, opts.chown ?? process.getuid?.() === 0), opts.signal);
+  const { plan, result } = planTree(buildTree(layers.map((l) => l.index)).root, opts.records !== false);
+  await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, planSteps(plan, layers), opts.signal);
   return result;
 }
 
@@ -83,10 +84,10 @@ export async function composeRootfs(
  * first), computed in memory without touching the disk: what verification checks a rootfs against.
  */
 export function describeRootfs(indexes: LayerIndex[]): ComposeResult {
-  return planTree(buildTree(indexes).root, indexes.map((index) => ({ dir: '', index }))).result;
+  return planTree(buildTree(indexes).root, true).result;
 }
 
-function planTree(root: DirNode, layers: StoredLayer[]): { plan: Plan; result: ComposeResult } {
+function planTree(root: DirNode, keepRecords: boolean): { plan: Plan; result: ComposeResult } {
   const plan: Plan = { dirs: [], files: [], symlinks: [] };
   const result: ComposeResult = {
     entries: 0, dirs: 0, files: 0, hardlinks: 0, symlinks: 0, bytes: 0,
@@ -98,8 +99,8 @@ function planTree(root: DirNode, layers: StoredLayer[]): { plan: Plan; result: C
   const visitDir = (dir: DirNode, path: string, depth: number): string => {
     const meta = dir.entry ?? IMPLIED_DIR;
     plan.dirs.push({ path, entry: dir.entry, depth });
-    const record: RootfsRecord = { path, type: 'dir', ...pickMeta(meta) };
-    result.records.push(record);
+    if (keepRecords) result.records.push({ path, type: 'dir', ...pickMeta(meta) });
+    result.entries++;
     result.dirs++;
     const lines: string[] = [];
     for (const name of [...dir.children.keys()].sort()) {
@@ -124,7 +125,7 @@ function planTree(root: DirNode, layers: StoredLayer[]): { plan: Plan; result: C
       if (inode.kind === 'file') {
         rec.size = e.size ?? 0;
         rec.digest = e.digest ?? '';
-        plan.files.push({ path: childPath, src: storeFilePath(layers[inode.layer]!.dir, e.id ?? 0) });
+        plan.files.push({ path: childPath, layer: inode.layer, id: e.id ?? 0 });
         if (linkOf === undefined) {
           result.files++;
           result.bytes += rec.size;
@@ -142,7 +143,8 @@ function planTree(root: DirNode, layers: StoredLayer[]): { plan: Plan; result: C
           result.symlinks++;
         }
       }
-      result.records.push(rec);
+      if (keepRecords) result.records.push(rec);
+      result.entries++;
       lines.push(line(name, inode.kind, e, `${rec.digest ?? rec.target}${linkOf === undefined ? '' : `\0${linkOf}`}`));
     }
     return createHash('sha256').update(lines.join('\n')).digest('hex');
@@ -150,7 +152,6 @@ function planTree(root: DirNode, layers: StoredLayer[]): { plan: Plan; result: C
 
   const rootHash = visitDir(root, '', 0);
   result.summary = `sha256:${createHash('sha256').update(line('', 'dir', root.entry ?? IMPLIED_DIR, rootHash)).digest('hex')}`;
-  result.entries = result.records.length;
   return { plan, result };
 }
 
@@ -162,18 +163,26 @@ function line(name: string, type: string, m: { mode: number; uid: number; gid: n
   return `${type}\0${m.mode.toString(8)}\0${m.uid}\0${m.gid}\0${m.mtime}\0${content}\0${name}`;
 }
 
-function toWorkerPlan(plan: Plan, dest: string, chown: boolean): MaterialisePlan {
-  const dirs: PlanDir[] = [...plan.dirs]
-    .sort((a, b) => a.depth - b.depth)
-    .map((d) => {
-      const m = d.entry ?? IMPLIED_DIR;
-      return [d.path, m.mode, m.uid, m.gid, m.mtime / 1000];
-    });
-  return {
-    dest,
-    chown,
-    dirs,
-    links: plan.files.map((f) => [f.src, f.path]),
-    symlinks: plan.symlinks.map((s) => [s.path, s.entry.linkname ?? '', s.entry.uid, s.entry.gid, s.entry.mtime / 1000, s.links]),
-  };
+/** Paths per batch handed to the worker thread. */
+const STEP_SIZE = 2048;
+
+function* batches<T, K extends PlanStep[0]>(kind: K, items: T[], map: (item: T) => Extract<PlanStep, [K, unknown]>[1][number]): Generator<PlanStep> {
+  for (let i = 0; i < items.length; i += STEP_SIZE) yield [kind, items.slice(i, i + STEP_SIZE).map(map)] as PlanStep;
+}
+
+function planDir(d: Plan['dirs'][number]): PlanDir {
+  const m = d.entry ?? IMPLIED_DIR;
+  return [d.path, m.mode, m.uid, m.gid, m.mtime / 1000];
+}
+
+/**
+ * The plan as worker batches, each built when it is sent: directories parents first (the root
+ * is made with the worker), links, symlinks, then directory metadata deepest first.
+ */
+function* planSteps(plan: Plan, layers: StoredLayer[]): Generator<PlanStep> {
+  const dirs = [...plan.dirs].sort((a, b) => a.depth - b.depth);
+  yield* batches('dirs', dirs.filter((d) => d.path !== ''), planDir);
+  yield* batches('links', plan.files, (f) => [storeFilePath(layers[f.layer]!.dir, f.id), f.path]);
+  yield* batches('symlinks', plan.symlinks, (s) => [s.path, s.entry.linkname ?? '', s.entry.uid, s.entry.gid, s.entry.mtime / 1000, s.links]);
+  yield* batches('meta', dirs.reverse(), planDir);
 }

@@ -32,7 +32,11 @@ export interface ExtractLayerOptions {
   chown?: boolean;
 }
 
-const BUFFER_BUDGET = 32 * 1024 * 1024;
+/**
+ * Bytes handed to the store writer and not yet written, per layer. The writer is the slow side,
+ * so a few MiB keep it busy; more only holds memory (three layers extract at once).
+ */
+const BUFFER_BUDGET = 4 * 1024 * 1024;
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
 /**

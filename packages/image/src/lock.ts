@@ -17,7 +17,9 @@ export interface LockOptions {
 
 export const DEFAULT_LOCK_STALE_MS = 10_000;
 const FIRST_RETRY_MS = 20;
-const MAX_RETRY_MS = 500;
+// A waiter learns of a release only by polling: a short ceiling keeps a second pull of the same
+// image from idling long after the first published it; a poll is one mkdir, nearly free.
+const MAX_RETRY_MS = 100;
 
 /** File name of a lock: readable for digests (`image-sha256-…`), hashed for anything odd. */
 export function lockFileName(name: string): string {

@@ -194,7 +194,7 @@ async function compose(cache: Cache, img: ResolvedImage, diffIDs: string[], opts
   }
   const tmp = await cache.createTmpDir('rootfs');
   try {
-    const composed = await composeRootfs(layers, join(tmp, 'rootfs'), {});
+    const composed = await composeRootfs(layers, join(tmp, 'rootfs'), { records: false });
     const path = await cache.publishEntry(tmp, {
       digest: img.digest,
       topDigest: img.topDigest,

@@ -33,6 +33,10 @@ export interface StoreWriterOptions {
 
 /** A file larger than this is streamed to the writer thread instead of sent whole. */
 const STREAM_THRESHOLD = 1024 * 1024;
+/** Smallest batch buffer: batches come in many sizes, and rounded-up buffers can be reused. */
+const MIN_BATCH_BUFFER = 64 * 1024;
+/** Bytes of batch buffers kept for reuse once the writer thread hands them back. */
+const POOL_BYTES = 1024 * 1024;
 
 /** An error the writer thread met, rebuilt with its errno code. */
 export class StoreWriteError extends Error {
@@ -59,6 +63,7 @@ export class StoreWriter {
   private ended: Promise<void> | undefined;
   private onEnded: (() => void) | undefined;
   private bucketsMade = -1;
+  private readonly pool = new BufferPool();
 
   constructor(
     private readonly dir: string,
@@ -113,7 +118,7 @@ export class StoreWriter {
   /** Hands the operations gathered so far to the writer thread. */
   send(): void {
     if (this.batch.length === 0 || this.failure) return;
-    const batch = pack(this.batch);
+    const batch = pack(this.batch, this.pool);
     this.worker.postMessage(batch, [batch.data]);
     this.batch = [];
   }
@@ -141,6 +146,7 @@ export class StoreWriter {
 
   private onAck(ack: StoreAck): void {
     this.inFlight -= ack.bytes;
+    if (ack.data) this.pool.give(ack.data);
     if (ack.error) this.failure ??= new StoreWriteError(ack.error.message, ack.error.code);
     if (this.inFlight <= this.opts.bufferBudget || this.failure) this.wakeAll();
     if (ack.ended) this.onEnded?.();
@@ -163,13 +169,45 @@ export class StoreWriter {
 }
 
 /**
+ * Buffers handed back by the writer thread, reused for later batches: a fresh buffer per batch
+ * keeps memory growing until some garbage collection frees the old ones.
+ */
+class BufferPool {
+  private free: ArrayBuffer[] = [];
+  private bytes = 0;
+
+  take(size: number): ArrayBuffer {
+    let best = -1;
+    this.free.forEach((b, i) => {
+      if (b.byteLength >= size && (best < 0 || b.byteLength < this.free[best]!.byteLength)) best = i;
+    });
+    if (best >= 0) {
+      const [found] = this.free.splice(best, 1);
+      this.bytes -= found!.byteLength;
+      return found!;
+    }
+    // Powers of two, so a buffer fits many later batches.
+    let n = MIN_BATCH_BUFFER;
+    while (n < size) n *= 2;
+    return Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer;
+  }
+
+  give(buffer: ArrayBuffer): void {
+    if (this.bytes + buffer.byteLength > POOL_BYTES) return;
+    this.free.push(buffer);
+    this.bytes += buffer.byteLength;
+  }
+}
+
+/**
  * Copies the bytes of a batch into one buffer of its own, which is then transferred: one copy
  * per byte, where cloning each chunk would copy the whole decompressor buffer it is a view of.
  */
-function pack(pending: PendingOp[]): StoreBatch {
+function pack(pending: PendingOp[], pool: BufferPool): StoreBatch {
   let total = 0;
   for (const op of pending) if (op[0] === 'f' || op[0] === 'd') for (const c of op[2]) total += c.length;
-  const data = Buffer.allocUnsafeSlow(total);
+  const buffer = pool.take(total);
+  const data = Buffer.from(buffer, 0, total);
   let at = 0;
   const put = (chunks: Buffer[]): [number, number] => {
     const start = at;
@@ -181,5 +219,5 @@ function pack(pending: PendingOp[]): StoreBatch {
     if (op[0] === 'd') return ['d', op[1], ...put(op[2])];
     return op;
   });
-  return { data: data.buffer as ArrayBuffer, ops };
+  return { data: buffer, ops };
 }
