@@ -214,11 +214,18 @@ async function refreshTag(t: Target, policy: PullPolicy): Promise<PullResult> {
   const held = peeked ?? (await t.cache.get(head.digest, { platform: t.platform }));
   if (held) {
     const unchanged = record?.topDigest === head.digest;
-    await Promise.all([
-      // What get() would have done for the entry read ahead.
-      peeked ? t.cache.touch(peeked.digest) : undefined,
-      draft ? draft.commit() : t.cache.recordRef(t.ref, { digest: held.digest, topDigest: head.digest, platform: t.platform }),
-    ]);
+    try {
+      await Promise.all([
+        // What get() would have done for the entry read ahead.
+        peeked ? t.cache.touch(peeked.digest) : undefined,
+        draft ? draft.commit() : t.cache.recordRef(t.ref, { digest: held.digest, topDigest: head.digest, platform: t.platform }),
+      ]);
+    } catch (err) {
+      // A gc, evict or purge of another process took the entry between the look and the record:
+      // the image is simply not cached any more, so pull it.
+      if ((err as { code?: string }).code === 'ENTRY_NOT_FOUND') return fetchTag(t, policy);
+      throw err;
+    }
     t.options.onProgress?.({ type: 'cache-hit', ref: t.refString, digest: held.digest, network: true });
     return result({ ...held, ref: t.refString, fromCache: true }, policy, { network: true, unchanged });
   }
