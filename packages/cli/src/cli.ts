@@ -50,6 +50,10 @@ function usageErrorLines(err: unknown, argv: string[]): string {
   const raw = err instanceof Error ? err.message : String(err);
   const typed = commandWords(argv);
   const known = COMMANDS.includes(typed);
+  if (typed === 'cache' && /^Command not found/.test(raw)) {
+    const subcommands = COMMANDS.filter((c) => c.startsWith('cache ') && c !== 'cache ls').join(', ');
+    return `bbox: cache needs a subcommand: ${subcommands}\nhint: see bbox cache list --help (or gc, purge, verify)\n`;
+  }
   if (!known && /^Command not found/.test(raw)) {
     const near = didYouMean(typed, COMMANDS);
     return `bbox: unknown command ${JSON.stringify(typed)}\nhint: ${near ? `did you mean bbox ${near}? ` : ''}see bbox --help for the commands\n`;

@@ -44,6 +44,8 @@ t.test('command-line mistakes: one line and a hint on stderr, exit 2', async (t)
   const cases: Array<[string[], string]> = [
     [['pul', 'alpine'], 'bbox: unknown command "pul"\nhint: did you mean bbox pull? see bbox --help for the commands\n'],
     [['cache', 'lst'], 'bbox: unknown command "cache lst"\nhint: did you mean bbox cache list? see bbox --help for the commands\n'],
+    [['cache'], 'bbox: cache needs a subcommand: cache list, cache gc, cache purge, cache verify\nhint: see bbox cache list --help (or gc, purge, verify)\n'],
+    [['cache', '--help'], 'bbox: cache needs a subcommand: cache list, cache gc, cache purge, cache verify\nhint: see bbox cache list --help (or gc, purge, verify)\n'],
     [['pull', '--bogus', 'alpine'], 'bbox: Unsupported option name ("--bogus")\nhint: see bbox pull --help\n'],
     [['pull'], 'bbox: Not enough positional arguments\nhint: see bbox pull --help\n'],
     [['pull', '--no-pull', '--pull', 'always', 'alpine'], 'bbox: --no-pull and --pull always contradict each other\nhint: use only --pull POLICY (--no-pull is a deprecated spelling of --pull never)\n'],
