@@ -5,6 +5,7 @@ import { resolveSettings, type Settings } from './settings.js';
 import { watchInterrupts } from './interrupt.js';
 import { pullJson, pullSummary, type PulledImage } from './pull-report.js';
 import { pullPolicyFlag } from './pull-policy-flag.js';
+import { pullOptionsFrom } from './pull-options.js';
 import type { ProgressReporter } from './progress.js';
 
 /** `bbox pull`'s options, however they were parsed. */
@@ -64,12 +65,7 @@ async function pullWith(req: PullRequest, io: CommandIo, settings: Settings, loa
   const progress = await progressFor(req, io);
   try {
     const result: PulledImage = await lib.pullWithFetcher(req.ref, {
-      cache,
-      policy: settings.pull.value,
-      ...(settings.platform ? { platform: settings.platform.value } : {}),
-      registries: settings.registries,
-      noRegistryCache: settings.noRegistryCache.value,
-      signal: interrupt.signal,
+      ...pullOptionsFrom(settings, cache, interrupt.signal),
       ...(progress?.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress?.finish();

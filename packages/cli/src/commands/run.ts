@@ -4,6 +4,7 @@ import { watchInterrupts } from '../interrupt.js';
 import { parseRunRequest } from '../run-request.js';
 import { launchVm } from '../run-launch.js';
 import type { PulledImage } from '../pull-report.js';
+import { pullOptionsFrom } from '../pull-options.js';
 
 /** `bbox run`: pulls an image (under the pull policy) and runs a command in it in a microVM. */
 export class RunCommand extends BboxCommand {
@@ -63,14 +64,7 @@ export class RunCommand extends BboxCommand {
     const [lib, cache] = await Promise.all([import('@broodbox/image'), this.openCache(settings)]);
     const interrupt = watchInterrupts();
     try {
-      const pullOptions = {
-        cache,
-        policy: settings.pull.value,
-        ...(settings.platform ? { platform: settings.platform.value } : {}),
-        registries: settings.registries,
-        noRegistryCache: settings.noRegistryCache.value,
-        signal: interrupt.signal,
-      };
+      const pullOptions = pullOptionsFrom(settings, cache, interrupt.signal);
       const image: PulledImage = await lib.pullWithFetcher(request.ref, pullOptions);
       const kernelImage = request.kernelImage ? await lib.pullWithFetcher(request.kernelImage, pullOptions) : undefined;
       const exitCode = await launchVm({ request, image, cache, signal: interrupt.signal, kernelImageRootfs: kernelImage?.path });
