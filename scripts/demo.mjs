@@ -61,21 +61,27 @@ try {
   console.log(`registry ${registry.url} (through a counting proxy at ${proxy.url}) holds ${ref}`);
 
   const requests = () => proxy.requests.length;
+  /** The requests since `from`, with the manifest ones spelled out. */
+  const report = (from) => {
+    const made = proxy.requests.slice(from);
+    const manifests = made.filter((r) => /\/manifests\//.test(r.path)).map((r) => `${r.method} ${r.path.replace(/^.*\/manifests\//, '')}`);
+    console.log(`  registry requests: ${made.length}${manifests.length ? ` (manifest: ${manifests.join(', ')})` : ''}`);
+  };
   let before = requests();
-  await step('cold pull: every layer fetched', ['pull', ref]);
-  console.log(`  registry requests: ${requests() - before}`);
+  await step('cold pull: one manifest GET, then the config and every layer', ['pull', ref]);
+  report(before);
   before = requests();
   await step('warm pull: cache hit, no network', ['pull', ref]);
-  console.log(`  registry requests: ${requests() - before}`);
+  report(before);
   before = requests();
   await step('always: one HEAD, digest unchanged', ['pull', '--pull', 'always', ref]);
-  console.log(`  registry requests: ${requests() - before}`);
+  report(before);
 
   await pushImage(registry.url, 'demo/busybox', image(2, base), { tag: 'latest' });
   console.log('\npushed v2 of the image: only its top layer differs');
   before = requests();
-  await step('always: new digest, only the new layer fetched', ['pull', '--pull', 'always', ref]);
-  console.log(`  registry requests: ${requests() - before}`);
+  await step('always: new digest, the HEAD, the manifest by digest, only the new layer fetched', ['pull', '--pull', 'always', ref]);
+  report(before);
 
   await step('the cache: two entries, the old one now an orphan', ['cache', 'list']);
   await step('gc: remove what no ref points at', ['cache', 'gc']);

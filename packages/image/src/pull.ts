@@ -163,9 +163,10 @@ async function pullTag(t: Target, policy: PullPolicy): Promise<PullResult> {
     case 'always':
       return refreshTag(t, policy);
     case 'max-age': {
+      // The record read for its age also says which entry to serve: one read of it, not two.
       const record = await t.cache.refRecord(t.ref, t.platform);
       const fresh = record && Date.now() - record.resolvedAt <= policy.maxAgeMs;
-      const hit = fresh ? await cachedByRef(t) : undefined;
+      const hit = fresh ? await cachedByRecord(t, record) : undefined;
       if (hit) return result(hit, policy, { network: false });
       return refreshTag(t, policy);
     }
@@ -182,7 +183,15 @@ async function pullTag(t: Target, policy: PullPolicy): Promise<PullResult> {
 }
 
 async function cachedByRef(t: Target): Promise<RootFS | undefined> {
-  const hit = await t.cache.lookupRef(t.ref, { platform: t.platform });
+  return servedHit(t, await t.cache.lookupRef(t.ref, { platform: t.platform }));
+}
+
+/** What {@link cachedByRef} answers, from a ref record already read: the entry it names. */
+async function cachedByRecord(t: Target, record: { digest: string }): Promise<RootFS | undefined> {
+  return servedHit(t, await t.cache.get(record.digest, { platform: t.platform }));
+}
+
+function servedHit(t: Target, hit: RootFS | undefined): RootFS | undefined {
   if (!hit) return undefined;
   t.options.onProgress?.({ type: 'cache-hit', ref: t.refString, digest: hit.digest, network: false });
   return { ...hit, ref: t.refString, fromCache: true };
@@ -223,13 +232,13 @@ async function refreshTag(t: Target, policy: PullPolicy): Promise<PullResult> {
     } catch (err) {
       // A gc, evict or purge of another process took the entry between the look and the record:
       // the image is simply not cached any more, so pull it.
-      if ((err as { code?: string }).code === 'ENTRY_NOT_FOUND') return fetchTag(t, policy);
+      if ((err as { code?: string }).code === 'ENTRY_NOT_FOUND') return fetchTag(t, policy, head.digest);
       throw err;
     }
     t.options.onProgress?.({ type: 'cache-hit', ref: t.refString, digest: held.digest, network: true });
     return result({ ...held, ref: t.refString, fromCache: true }, policy, { network: true, unchanged });
   }
-  return fetchTag(t, policy);
+  return fetchTag(t, policy, head.digest);
 }
 
 type Draft = Awaited<ReturnType<Cache['prepareRef']>>;
@@ -258,8 +267,14 @@ function unwrap<T>(s: Settled<T>): T {
   return s.value;
 }
 
-async function fetchTag(t: Target, policy: PullPolicy): Promise<PullResult> {
-  const resolved: ResolvedImage = await t.fetcher.resolve(t.ref, { platform: t.platform, ...signalOf(t) });
+/**
+ * Pulls what the tag points at and records it. Cold, the fetcher resolves the tag itself (for the
+ * registry: one GET whose body starts the pull). After a HEAD, the digest it named is fetched by
+ * digest: the tag is not resolved twice, and the image recorded is the one the HEAD saw.
+ */
+async function fetchTag(t: Target, policy: PullPolicy, headDigest?: string): Promise<PullResult> {
+  const at: Reference = headDigest ? { registry: t.ref.registry, repository: t.ref.repository, digest: headDigest } : t.ref;
+  const resolved: ResolvedImage = await t.fetcher.resolve(at, { platform: t.platform, ...signalOf(t) });
   const { rootfs, stats } = await materialiseAndRecord(t, resolved, t.ref);
   return result({ ...rootfs, ref: t.refString }, policy, { ...stats, network: true });
 }

@@ -31,8 +31,9 @@ async function setup(t: Test) {
   t.teardown(() => proxy.stop());
   const cache = new Cache(join(await tempDir(t, 'bbox-pull-'), 'cache'));
   const requests = () => proxy.requests.length;
+  const manifestRequests = () => proxy.requests.filter((q) => /\/manifests\//.test(q.path)).map((q) => `${q.method} ${q.path}`);
   const blobGets = () => proxy.count({ method: 'GET', path: /\/blobs\// });
-  return { reg, proxy, cache, requests, blobGets, ref: `${proxy.host}/test/app:latest` };
+  return { reg, proxy, cache, requests, manifestRequests, blobGets, ref: `${proxy.host}/test/app:latest` };
 }
 
 const read = (p: string) => readFile(p, 'utf8');
@@ -43,6 +44,8 @@ t.test('if-not-present: a cold pull fetches every layer, a warm one makes no req
   await pushImage(s.reg.url, 'test/app', img, { tag: 'latest' });
   const cold = await pullWithFetcher(s.ref, { cache: s.cache });
   t.equal(cold.digest, img.digest);
+  t.same(s.manifestRequests(), ['GET /v2/test/app/manifests/latest'], 'exactly one manifest request: a GET of the tag');
+  t.equal(s.blobGets(), 3, 'then the config and the two layers, each once');
   t.equal(cold.fromCache, false);
   t.equal(cold.stats.layersFetched, 2);
   t.equal(cold.policy, 'if-not-present');
@@ -73,6 +76,11 @@ t.test('always: an unchanged tag costs one manifest request and no blob; a new d
   s.proxy.clear();
   const moved = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'always' });
   t.equal(moved.digest, v2.digest);
+  t.same(
+    s.manifestRequests(),
+    ['HEAD /v2/test/app/manifests/latest', `GET /v2/test/app/manifests/${v2.digest}`],
+    'the HEAD, then the manifest it named by digest: the tag is not resolved twice',
+  );
   t.equal(moved.fromCache, false);
   t.equal(moved.stats.layersFetched, 1, 'only the new top layer');
   t.equal(moved.stats.layersReused, 1, 'the base layer is reused');
@@ -80,6 +88,20 @@ t.test('always: an unchanged tag costs one manifest request and no blob; a new d
   t.equal(s.proxy.count({ method: 'GET', path: new RegExp(v2.layers[0]!.digest) }), 0, 'base layer blob not requested');
   t.equal(await read(join(moved.path, 'app/version')), '2\n');
   t.equal(await read(join(first.path, 'app/version')), '1\n', 'the old entry is intact');
+});
+
+t.test('a registry whose HEAD sends no Docker-Content-Digest: always falls back to a GET of the tag', async (t) => {
+  const s = await setup(t);
+  const v1 = image('1');
+  await pushImage(s.reg.url, 'test/app', v1, { tag: 'latest' });
+  s.proxy.setFaults([{ method: 'HEAD', path: /\/manifests\//, every: true, fault: { kind: 'header', remove: ['docker-content-digest'] } }]);
+  const cold = await pullWithFetcher(s.ref, { cache: s.cache });
+  t.same([cold.digest, s.manifestRequests()], [v1.digest, ['GET /v2/test/app/manifests/latest']], 'a cold pull never needed the HEAD');
+  s.proxy.clear();
+  const same = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'always' });
+  t.same([same.digest, same.stats.unchanged], [v1.digest, true], 'the digest comes from the body');
+  t.same(s.manifestRequests(), ['HEAD /v2/test/app/manifests/latest', 'GET /v2/test/app/manifests/latest']);
+  t.equal(s.blobGets(), 0, 'and no blob');
 });
 
 t.test('never: the cache or a clear error naming the ref and the policy', async (t) => {
@@ -126,6 +148,42 @@ t.test('max-age: within the age no network; past it, one HEAD', async (t) => {
   const stale = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'max-age=0s' });
   t.equal(s.requests(), 1, 'older than 0s: re-resolved with one request');
   t.equal(stale.stats.unchanged, true);
+});
+
+t.test('max-age: the age of the ref record decides between the cache and the registry', async (t) => {
+  const s = await setup(t);
+  const v1 = image('1');
+  await pushImage(s.reg.url, 'test/app', v1, { tag: 'latest' });
+  const cold = await pullWithFetcher(s.ref, { cache: s.cache });
+  const HOUR = 3_600_000;
+  await s.cache.recordRef(s.ref, { digest: v1.digest, resolvedAt: Date.now() - 2 * HOUR });
+  s.proxy.clear();
+  const hits: Array<{ digest: string; network: boolean }> = [];
+  const onProgress = (e: { type: string; digest?: string; network?: boolean }) => {
+    if (e.type === 'cache-hit') hits.push({ digest: e.digest ?? '', network: e.network ?? true });
+  };
+  const young = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'max-age=3h', onProgress });
+  t.same([young.digest, young.path, young.fromCache, young.stats.network], [v1.digest, cold.path, true, false], 'two hours old, allowed three: the cached entry');
+  t.same(hits, [{ digest: v1.digest, network: false }], 'reported as a cache hit without network');
+  t.equal(s.requests(), 0);
+
+  const before = Date.now();
+  const old = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'max-age=1h' });
+  t.same(s.manifestRequests(), ['HEAD /v2/test/app/manifests/latest'], 'allowed one hour: one HEAD');
+  t.same([old.digest, old.stats.unchanged, old.stats.network], [v1.digest, true, true]);
+  t.ok((await s.cache.refRecord(s.ref))!.resolvedAt >= before, 'the confirmation renews the record');
+  s.proxy.clear();
+  await pullWithFetcher(s.ref, { cache: s.cache, policy: 'max-age=1h' });
+  t.equal(s.requests(), 0, 'renewed: fresh again');
+
+  const v2 = image('2');
+  await pushImage(s.reg.url, 'test/app', v2, { tag: 'latest' });
+  await s.cache.recordRef(s.ref, { digest: v1.digest, resolvedAt: Date.now() - 2 * HOUR });
+  const moved = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'max-age=1h' });
+  t.same([moved.digest, moved.fromCache, moved.stats.network], [v2.digest, false, true], 'stale and moved: the new image');
+  s.proxy.clear();
+  const next = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'max-age=1h' });
+  t.same([next.digest, s.requests()], [v2.digest, 0], 'the new image is served fresh from the cache');
 });
 
 t.test('background: the cached rootfs at once; the refresh updates the ref, a failed one keeps it', async (t) => {

@@ -22,13 +22,26 @@ t.test('if-not-present: an entry damaged after publish is pulled again, not hand
   t.equal(again.stats.network, true, 'the damaged entry was not served: the ref was resolved again');
   t.equal(again.digest, s.pulled.digest);
   t.same([again.stats.layersFetched, again.stats.layersReused], [0, 2], 'its layers were intact, so only the rootfs is made again');
-  t.equal(s.proxy.count({ method: 'GET', path: /\/manifests\// }), 1);
+  t.equal(s.proxy.count({ path: /\/manifests\// }), 1, 'one manifest request');
   await t.rejects(readFile(join(again.path, 'etc/planted')), { code: 'ENOENT' }, 'the new tree is clean');
   t.equal((await s.cache.verify()).damaged, 0);
   s.proxy.clear();
   const warm = await pullWithFetcher(s.ref, { cache: s.cache });
   t.equal(warm.fromCache, true, 'the new entry is served from the cache again');
   t.equal(s.proxy.requests.length, 0);
+});
+
+t.test('max-age: an entry damaged under a fresh ref record is pulled again, not handed out', async (t) => {
+  const s = await pulledAndSealed(t);
+  await writeFile(join(s.pulled.path, 'etc/planted'), 'x');
+  const again = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'max-age=1h' });
+  t.equal(again.stats.network, true, 'the record was fresh, but the damaged entry was not served');
+  t.equal(again.digest, s.pulled.digest);
+  t.same([again.stats.layersFetched, again.stats.layersReused], [0, 2], 'made again from the intact layers');
+  await t.rejects(readFile(join(again.path, 'etc/planted')), { code: 'ENOENT' }, 'the new tree is clean');
+  s.proxy.clear();
+  const warm = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'max-age=1h' });
+  t.same([warm.fromCache, s.proxy.requests.length], [true, 0], 'then served from the cache again');
 });
 
 t.test('a write through the rootfs into the layer store is repaired before the entry is rebuilt', async (t) => {

@@ -168,8 +168,11 @@ export class RegistryClient {
   }
 
   /**
-   * Resolves a reference to one platform's image: the tag by HEAD, the index and the manifest by
-   * digest, the platform's manifest picked from an index, and the config blob; all verified.
+   * Resolves a reference to one platform's image: the tag's manifest or index by one GET (its
+   * digest is the body's sha256, checked against `Docker-Content-Digest` when sent), an index's
+   * platform manifest by digest, and the config blob; all verified. When a mirror is trusted with
+   * content only (`resolve: false`), the tag is resolved by HEAD upstream and the body fetched by
+   * digest, so the mirror still serves it.
    */
   async resolve(refIn: Reference | string, opts: CallOptions & { platform?: Platform | string } = {}): Promise<ResolveResult> {
     const ref = toRef(refIn);
@@ -256,9 +259,18 @@ export class RegistryClient {
   }
 
   private async resolveTop(ref: Reference, signal?: AbortSignal): Promise<FetchedManifest> {
-    if (ref.digest) return this.getManifest(ref, { ...(signal ? { signal } : {}) });
+    if (ref.digest || this.tagsResolvedWhereContentIs(ref.registry)) return this.getManifest(ref, { ...(signal ? { signal } : {}) });
     const head = await this.headOrGet(ref, signal);
     return head.fetched ?? this.getManifest({ ...ref, digest: head.digest }, { ...(signal ? { signal } : {}) });
+  }
+
+  /**
+   * True when every endpoint that serves content by digest may also resolve tags: then one GET by
+   * tag is both the resolution and the body. A content-only mirror would be skipped by that GET,
+   * and should still serve the body.
+   */
+  private tagsResolvedWhereContentIs(registry: string): boolean {
+    return endpointsFor(registry, 'tag', this.options).length === endpointsFor(registry, 'digest', this.options).length;
   }
 
   private headOrGet(ref: Reference, signal?: AbortSignal): Promise<ManifestHead & { fetched?: FetchedManifest }> {
@@ -290,10 +302,7 @@ export class RegistryClient {
     }
     if (res.status !== 200) throw await this.statusError(res, `GET manifest ${reference} at ${ep.url}`, ref);
     const bytes = await readBody(res, MANIFEST_SIZE_LIMIT, (n) => new TooLargeError(`manifest ${reference}`, n, MANIFEST_SIZE_LIMIT, ctx));
-    const claimed = header(res, 'docker-content-digest');
-    const expected = ref.digest ?? (claimed && isDigest(claimed) ? claimed : undefined);
-    const digest = digestOf(bytes, expected);
-    if (expected && digest !== expected) throw new DigestMismatchError(`manifest ${reference}`, expected, digest, ctx);
+    const digest = verifiedManifestDigest(bytes, ref.digest, header(res, 'docker-content-digest'), `manifest ${reference}`, ctx);
     const parsed = parseManifest(bytes, header(res, 'content-type'), ctx);
     const out: FetchedManifest = { digest, mediaType: parsed.mediaType, size: bytes.length, bytes, kind: parsed.kind, endpoint: ep.url };
     if (parsed.kind === 'index') out.index = parsed.index;
@@ -403,6 +412,19 @@ export class RegistryClient {
     }
     throw new RegistryUnavailableError(ref.registry, ref.repository, failures);
   }
+}
+
+/**
+ * The digest of a manifest body. By digest: that digest, once the body hashes to it. By tag: the
+ * body's sha256 (what the tag points at), after checking the registry's `Docker-Content-Digest`
+ * claim, if any, with the claim's own algorithm.
+ */
+function verifiedManifestDigest(bytes: Buffer, pinned: string | undefined, claimedHeader: string | undefined, what: string, ctx: ErrorContext): string {
+  const claimed = claimedHeader && isDigest(claimedHeader) ? claimedHeader : undefined;
+  const expected = pinned ?? claimed;
+  const actual = digestOf(bytes, expected);
+  if (expected && actual !== expected) throw new DigestMismatchError(what, expected, actual, ctx);
+  return pinned ?? (actual.startsWith('sha256:') ? actual : digestOf(bytes));
 }
 
 function checkSingleArch(config: ImageConfig, platform: Platform, ctx: ErrorContext): void {

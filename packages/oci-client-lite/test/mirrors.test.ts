@@ -68,6 +68,11 @@ t.test('pulls go through the mirror, with ?ns= and without upstream credentials'
   t.equal(r.endpoint, mir.url, 'manifest served by the mirror');
   t.same(new Set(endpoints), new Set([mir.url]), 'blobs served by the mirror');
   t.equal(up.count(), 0, 'upstream never asked directly');
+  t.same(
+    mir.requests.filter((q) => /\/manifests\//.test(q.path)).map((q) => `${q.method} ${q.path}`),
+    ['GET /v2/team/app/manifests/v1'],
+    'one manifest request: a GET of the tag, from the mirror',
+  );
   t.ok(mir.count() >= 4, `mirror answered ${mir.count()} requests`);
   t.ok(mir.requests.every((q) => new URLSearchParams(q.query).get('ns') === up.host), 'every mirror request carries ?ns=');
   t.ok(mir.requests.every((q) => q.headers.authorization === undefined), 'no Authorization sent to the mirror');
@@ -143,6 +148,7 @@ t.test('resolve:false resolves tags upstream and fetches manifests by digest and
   const { r, endpoints } = await pullAll(c);
   t.equal(r.digest, img.digest);
   t.equal(up.count({ method: 'HEAD', path: '/v2/team/app/manifests/v1' }), 1, 'the tag was resolved upstream');
+  t.equal(up.count({ method: 'GET', path: /manifests/ }), 0, 'no manifest body from upstream');
   t.equal(mir.count({ path: /manifests\/v1$/ }), 0, 'the mirror was not asked for the tag');
   t.equal(up.count({ path: /blobs|manifests\/sha256/ }), 0, 'nothing by digest from upstream');
   t.equal(mir.count({ method: 'GET', path: `/v2/team/app/manifests/${img.digest}` }), 1, 'manifest by digest from the mirror');

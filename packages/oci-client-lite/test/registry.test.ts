@@ -77,7 +77,7 @@ t.test('selects the platform from an index (OCI and Docker manifest list)', asyn
   await t.rejects(client.resolve(`${reg.host}/test/single:v1`, { platform: 'linux/arm64' }), { code: 'PLATFORM_NOT_FOUND', message: /linux\/amd64/ }, 'single-arch image of another platform');
 });
 
-t.test('resolves a tag with one HEAD, and falls back to GET without Docker-Content-Digest', async (t) => {
+t.test('resolves a tag with one GET of the tag; head is one HEAD, falling back to GET without Docker-Content-Digest', async (t) => {
   const proxy = await startProxy({ target: reg.url });
   t.teardown(() => proxy.stop());
   const client = new RegistryClient();
@@ -85,23 +85,39 @@ t.test('resolves a tag with one HEAD, and falls back to GET without Docker-Conte
   const ref = `${proxy.host}/test/single:v1`;
   const r = await client.resolve(ref, { platform: 'linux/amd64' });
   t.equal(r.digest, img.digest);
-  t.equal(proxy.count({ method: 'HEAD', path: '/v2/test/single/manifests/v1' }), 1, 'one HEAD for the tag');
-  t.equal(proxy.count({ method: 'GET', path: '/v2/test/single/manifests/v1' }), 0, 'no GET by tag');
-  t.equal(proxy.count({ method: 'GET', path: `/v2/test/single/manifests/${img.digest}` }), 1, 'manifest fetched by digest');
+  t.equal(r.topDigest, img.digest);
+  t.equal(proxy.count({ path: /\/manifests\// }), 1, 'exactly one manifest request');
+  t.equal(proxy.count({ method: 'GET', path: '/v2/test/single/manifests/v1' }), 1, 'and it is a GET of the tag');
+  t.equal(proxy.count({ method: 'GET', path: /\/blobs\// }), 1, 'then only the config blob');
   proxy.clear();
   const h = await client.head(ref);
   t.equal(h.digest, img.digest);
   t.equal(proxy.count(), 1, 'head alone is one request');
+  t.equal(proxy.count({ method: 'HEAD', path: '/v2/test/single/manifests/v1' }), 1, 'a HEAD of the tag');
 
   proxy.clear();
-  proxy.setFaults([{ method: 'HEAD', path: /manifests/, every: true, fault: { kind: 'header', remove: ['docker-content-digest'] } }]);
+  proxy.setFaults([{ path: /manifests/, every: true, fault: { kind: 'header', remove: ['docker-content-digest'] } }]);
   const h2 = await client.head(ref);
   t.equal(h2.digest, img.digest, 'digest computed from the GET body');
   t.equal(proxy.count({ method: 'GET', path: '/v2/test/single/manifests/v1' }), 1, 'GET fallback');
   proxy.clear();
   const r2 = await client.resolve(ref, { platform: 'linux/amd64' });
-  t.equal(r2.digest, img.digest);
-  t.equal(proxy.count({ method: 'GET', path: `/v2/test/single/manifests/${img.digest}` }), 0, 'the fallback body is reused');
+  t.equal(r2.digest, img.digest, 'without the header the digest is the body\'s sha256');
+  t.equal(proxy.count({ path: /\/manifests\// }), 1, 'still one manifest request');
+});
+
+t.test('a multi-platform tag: one GET of the tag, then the platform manifest by digest', async (t) => {
+  const proxy = await startProxy({ target: reg.url });
+  t.teardown(() => proxy.stop());
+  const client = new RegistryClient();
+  t.teardown(() => client.close());
+  const r = await client.resolve(`${proxy.host}/test/multi:latest`, { platform: 'linux/arm64' });
+  t.equal(r.topDigest, idx.digest);
+  t.equal(r.digest, idx.images[1]?.digest);
+  t.same(
+    proxy.requests.filter((q) => /\/manifests\//.test(q.path)).map((q) => `${q.method} ${q.path}`),
+    ['GET /v2/test/multi/manifests/latest', `GET /v2/test/multi/manifests/${idx.images[1]?.digest}`],
+  );
 });
 
 t.test('manifests are verified: by digest, and by tag against Docker-Content-Digest', async (t) => {
@@ -111,7 +127,13 @@ t.test('manifests are verified: by digest, and by tag against Docker-Content-Dig
   t.teardown(() => client.close());
   proxy.setFaults([{ method: 'GET', path: /manifests\/sha256/, every: true, fault: { kind: 'corrupt', offset: 5 } }]);
   await t.rejects(client.getManifest(`${proxy.host}/test/single@${img.digest}`), { code: 'DIGEST_MISMATCH', expected: img.digest });
-  await t.rejects(client.resolve(`${proxy.host}/test/single:v1`, { platform: 'linux/amd64' }), { code: 'DIGEST_MISMATCH' });
+  await t.rejects(client.resolve(`${proxy.host}/test/single@${img.digest}`, { platform: 'linux/amd64' }), { code: 'DIGEST_MISMATCH' });
+  proxy.setFaults([{ method: 'GET', path: /manifests\/v1$/, every: true, fault: { kind: 'corrupt', offset: 5 } }]);
+  await t.rejects(
+    client.resolve(`${proxy.host}/test/single:v1`, { platform: 'linux/amd64' }),
+    { code: 'DIGEST_MISMATCH', expected: img.digest },
+    'a tag body that does not hash to Docker-Content-Digest is refused',
+  );
   const other = 'sha256:' + 'e'.repeat(64);
   proxy.setFaults([{ method: 'GET', path: /manifests\/v1$/, every: true, fault: { kind: 'header', set: { 'docker-content-digest': other } } }]);
   await t.rejects(client.getManifest(`${proxy.host}/test/single:v1`), { code: 'DIGEST_MISMATCH', expected: other, actual: img.digest });
@@ -218,10 +240,10 @@ t.test('an AbortSignal stops a request and a stream', async (t) => {
   t.teardown(() => proxy.stop());
   const client = new RegistryClient();
   t.teardown(() => client.close());
-  proxy.setFaults([{ method: 'HEAD', every: true, fault: { kind: 'stall' } }]);
+  proxy.setFaults([{ path: /manifests/, every: true, fault: { kind: 'stall' } }]);
   const ac = new AbortController();
   const pending = client.resolve(`${proxy.host}/test/single:v1`, { signal: ac.signal });
-  await until(() => proxy.count({ method: 'HEAD' }) === 1);
+  await until(() => proxy.count({ path: /manifests/ }) === 1);
   ac.abort();
   await t.rejects(pending, { name: 'AbortError' });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { freePort } from './free-port.js';
 import { writeHtpasswd } from './auth.js';
+import { fileLog, memoryLog, type RegistryLog } from './registry-log.js';
 
 /**
  * How a harness registry authenticates clients. For `htpasswd`, give a ready file or `users`
@@ -21,6 +22,11 @@ export interface RegistryOptions {
   auth?: RegistryAuth;
   /** Storage dir; a fresh temp dir (removed on stop) when absent. */
   dataDir?: string;
+  /**
+   * A file the registry appends its output (access log included) to, e.g. to count requests from
+   * another process. Kept on stop. Without it the output is kept in memory.
+   */
+  logFile?: string;
 }
 
 /** A running CNCF distribution registry on 127.0.0.1. */
@@ -31,7 +37,9 @@ export interface Registry {
   /** `http://127.0.0.1:PORT`. */
   url: string;
   dataDir: string;
-  /** Everything the registry printed (access log included). */
+  /** The `logFile` option, when given. */
+  logFile?: string;
+  /** Everything the registry printed (access log included; with `logFile`, its last 1 MB). */
   log(): string;
   stop(): Promise<void>;
 }
@@ -128,29 +136,28 @@ async function waitReady(url: string, child: ChildProcess, log: () => string): P
 interface Launched {
   child: ChildProcess;
   port: number;
-  log: () => string;
+  log: RegistryLog;
 }
 
 async function launch(work: string, dataDir: string, opts: RegistryOptions, htpasswd: string | undefined): Promise<Launched> {
   const port = await freePort();
   const cfg = join(work, 'config.yml');
   await writeFile(cfg, configYaml(port, dataDir, opts, htpasswd));
-  const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (b: Buffer) => {
-    out += b.toString();
-    if (out.length > 2_000_000) out = out.slice(-1_000_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  const log = opts.logFile ? await fileLog(opts.logFile) : memoryLog();
+  const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', log.stdio, log.stdio] });
+  log.attach(child);
+  const exited = new Promise((r) => child.once('exit', r));
   const spawnErr = new Promise<never>((_, reject) => child.on('error', reject));
   try {
-    await Promise.race([waitReady(`http://127.0.0.1:${port}`, child, () => out), spawnErr]);
+    await Promise.race([waitReady(`http://127.0.0.1:${port}`, child, () => log.read()), spawnErr]);
   } catch (err) {
     child.kill('SIGKILL');
+    // A child that never started emits 'error' and no 'exit'.
+    if (child.pid !== undefined) await exited;
+    await log.close();
     throw err;
   }
-  return { child, port, log: () => out };
+  return { child, port, log };
 }
 
 /**
@@ -181,7 +188,8 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     port,
     url: `http://127.0.0.1:${port}`,
     dataDir,
-    log,
+    ...(opts.logFile ? { logFile: opts.logFile } : {}),
+    log: () => log.read(),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -190,6 +198,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
         child.kill('SIGTERM');
         await exited;
       }
+      await log.close();
       // The work dir holds the config (and the storage unless dataDir was given).
       await rm(work, { recursive: true, force: true });
     },
