@@ -1,7 +1,7 @@
 // The measurement loop: every side of a comparison runs once per round (A B C A B C …), the first
 // `warmup` rounds are discarded, and each side is summarised by its medians. A side that cannot run
 // is reported as not measured with the reason; it never gets a number.
-import { median, summarise } from './measure.mjs';
+import { median, settleDisk, summarise } from './measure.mjs';
 
 /** Thrown by a side (or a scenario) that cannot be measured; the message is the reason. */
 export class NotMeasuredError extends Error {
@@ -72,6 +72,7 @@ export async function interleave({ sides, runs, warmup, log, deadline }) {
       if (st.reason) continue;
       const isWarmup = i < warmup;
       try {
+        await settleDisk();
         const sample = await st.side.run({ iteration: i, warmup: isWarmup });
         log?.(`  ${isWarmup ? 'warm-up' : `run ${i - warmup + 1}/${runs}`} ${st.side.id}: ${describe(sample)}`);
         if (!isWarmup) st.samples.push(sample);

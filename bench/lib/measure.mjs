@@ -161,6 +161,15 @@ export async function runQuiet(argv, opts = {}) {
   return out;
 }
 
+/**
+ * Writes out every dirty page before a measured run, so a run never pays for the write-back of
+ * what its predecessor (or its own untimed setup) wrote: on this kind of disk that write-back
+ * slows every file creation of the next run several times over, whichever side comes next.
+ */
+export async function settleDisk() {
+  await runQuiet(['sync']);
+}
+
 export function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   if (!v.length) return undefined;

@@ -167,6 +167,8 @@ export function renderMarkdown(results, { partial = false } = {}) {
         ]
       : []),
     'Each scenario runs its sides interleaved (A B A B …) after warm-up runs, and reports medians.',
+    'Every run starts after a `sync` (and after its own untimed setup is synced), so no run pays for',
+    'the write-back of files an earlier run wrote.',
     'Wall time is the whole process (start to exit) unless the scenario says in-process. A row whose',
     'bbox side could not run says "not measured" and why; it never carries an estimated figure.',
     '',

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bboxEnv, checkPullOutput, cliMissing, sampleOf, timeBbox, timeMeasured, CLI_BIN } from '../lib/bbox.mjs';
 import { interleave, ratio } from '../lib/interleave.mjs';
-import { runQuiet } from '../lib/measure.mjs';
+import { runQuiet, settleDisk } from '../lib/measure.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
 import { pullInto } from '../lib/warm-cache.mjs';
 
@@ -38,6 +38,8 @@ function pullAfterSide(ctx, id, label, first, image, { measureDisk = false } = {
         const cache = join(dir, 'cache');
         if (first) await pullInto(ctx, cache, first);
         const before = measureDisk && first ? await duKiB(cache) : 0;
+        // The cached state is one long settled, as it is for anyone pulling an update.
+        await settleDisk();
         const res = await measuredPull(ctx, cache, image, false);
         const extra = {};
         if (measureDisk) extra.extraDiskKiB = (await duKiB(cache)) - before;
