@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { runMaterialisePlan, type PlanDir, type PlanStep } from './compose-worker.js';
 import { storeFilePath, type LayerEntry, type LayerIndex } from './layer-index.js';
+import { applyTreeXattrs, xattrSummary } from './layer-xattrs.js';
 import { buildTree, type DirNode, type Inode } from './tree-model.js';
 
 /** A stored layer: its directory in the layer store and its index. */
@@ -34,6 +35,8 @@ export interface RootfsRecord {
   target?: string;
   /** Files and symlinks that are hardlinks of an earlier record: that record's path. */
   linkOf?: string;
+  /** Extended attributes (name → base64 value), when the entry has any. */
+  xattrs?: Record<string, string>;
 }
 
 export interface ComposeResult {
@@ -76,6 +79,7 @@ export async function composeRootfs(
 ): Promise<ComposeResult> {
   const { plan, result } = planTree(buildTree(layers.map((l) => l.index)).root, opts.records !== false);
   await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, planSteps(plan, layers), opts.signal);
+  await applyTreeXattrs(dest, plan.dirs, plan.symlinks);
   return result;
 }
 
@@ -155,12 +159,14 @@ function planTree(root: DirNode, keepRecords: boolean): { plan: Plan; result: Co
   return { plan, result };
 }
 
-function pickMeta(m: { mode: number; uid: number; gid: number; mtime: number }) {
-  return { mode: m.mode, uid: m.uid, gid: m.gid, mtime: m.mtime };
+type Meta = { mode: number; uid: number; gid: number; mtime: number; xattrs?: Record<string, string> };
+
+function pickMeta(m: Meta) {
+  return { mode: m.mode, uid: m.uid, gid: m.gid, mtime: m.mtime, ...(m.xattrs ? { xattrs: m.xattrs } : {}) };
 }
 
-function line(name: string, type: string, m: { mode: number; uid: number; gid: number; mtime: number }, content: string): string {
-  return `${type}\0${m.mode.toString(8)}\0${m.uid}\0${m.gid}\0${m.mtime}\0${content}\0${name}`;
+function line(name: string, type: string, m: Meta, content: string): string {
+  return `${type}\0${m.mode.toString(8)}\0${m.uid}\0${m.gid}\0${m.mtime}\0${content}\0${name}${xattrSummary(m.xattrs)}`;
 }
 
 /** Paths per batch handed to the worker thread. */

@@ -54,6 +54,7 @@ export {
   LayerConflictError,
   type LayerConflictReason,
 } from './layer-errors.js';
-export { DEFAULT_LIMITS, resolveExtractLimits } from './limits.js';
+export { DEFAULT_LIMITS, XATTR_LIMITS, resolveExtractLimits } from './limits.js';
+export { LayerXattrError, XattrApplyError, type LayerXattrErrorCode } from './xattr-errors.js';
 // The layer engine (extractLayer, composeRootfs, the store index) is exported from
 // '@broodbox/image/layers': it pulls in tar and zstd, which a cached pull never needs.

@@ -11,7 +11,10 @@ import {
   LayerFormatError,
 } from './layer-errors.js';
 import { saveLayerIndex, type LayerEntry, type LayerIndex } from './layer-index.js';
+import { applyStoreXattrs, XattrRecorder } from './layer-xattrs.js';
+import { PaxTracker } from './pax-tracker.js';
 import { StoreWriter } from './store-writer.js';
+import type { XattrWarning } from './xattr-apply.js';
 import type { ExtractLimits } from './types.js';
 import { parseWhiteout } from './whiteout.js';
 
@@ -30,6 +33,8 @@ export interface ExtractLayerOptions {
   onBytes?: (compressed: number, uncompressed: number) => void;
   /** Apply entry ownership to content files (default: when running as root). */
   chown?: boolean;
+  /** Told when the layer has extended attributes that cannot be applied (no `setfattr`); the layer is still stored. */
+  onWarning?: (w: XattrWarning) => void;
 }
 
 /**
@@ -61,6 +66,7 @@ export async function extractLayer(compressed: Readable, opts: ExtractLayerOptio
     await writer.flush();
     const actual = `sha256:${tarHash.digest.digest('hex')}`;
     if (actual !== opts.diffID) throw new DiffIDMismatchError(opts.diffID, actual);
+    if (recorder.xattrs.any) await applyStoreXattrs(opts.dir, recorder.entries, opts.onWarning);
     const index: LayerIndex = {
       version: 1,
       diffID: opts.diffID,
@@ -125,6 +131,8 @@ async function feed(
     if (bytes > budget) throw new LayerByteLimitError(opts.limits.maxBytes);
     recorder.byteBudget = budget - bytes;
     hash.update(chunk);
+    // The tracker reads the chunk first, so its record of an entry is ready when the parser emits it.
+    recorder.tracker.write(chunk);
     try {
       parser.write(chunk);
     } catch (err) {
@@ -176,6 +184,8 @@ class EntryRecorder {
   files = 0;
   fileBytes = 0;
   byteBudget = Infinity;
+  readonly tracker = new PaxTracker();
+  readonly xattrs = new XattrRecorder();
   private failure: Error | undefined;
 
   constructor(
@@ -204,6 +214,7 @@ class EntryRecorder {
   private record(entry: ReadEntry): void {
     if (this.entries.length >= this.limits.maxEntries) throw new LayerEntryLimitError(this.limits.maxEntries);
     if (entry.size > this.byteBudget) throw new LayerByteLimitError(this.limits.maxBytes);
+    const tracked = this.tracker.take(entry.header.cksum, entry.size);
     const path = checkedName(normaliseEntryPath(entry.path), entry.path);
     const base = {
       path,
@@ -224,13 +235,13 @@ class EntryRecorder {
       case 'File':
       case 'OldFile':
       case 'ContiguousFile':
-        return this.recordFile(entry, base);
+        return this.recordFile(entry, base, tracked.records);
       case 'Directory':
       case 'GNUDumpDir':
-        this.entries.push({ ...base, type: 'dir' });
+        this.entries.push(this.withXattrs({ ...base, type: 'dir' }, tracked.records));
         break;
       case 'SymbolicLink':
-        this.entries.push({ ...base, type: 'symlink', linkname: checkedName(entry.linkpath ?? '', entry.path) });
+        this.entries.push(this.withXattrs({ ...base, type: 'symlink', linkname: checkedName(entry.linkpath ?? '', entry.path) }, tracked.records));
         break;
       case 'Link':
         this.entries.push({ ...base, type: 'hardlink', linkname: checkedName(normaliseEntryPath(entry.linkpath ?? ''), entry.path) });
@@ -250,9 +261,15 @@ class EntryRecorder {
     entry.resume();
   }
 
-  private recordFile(entry: ReadEntry, base: Omit<LayerEntry, 'type'>): void {
+  private withXattrs(record: LayerEntry, records: Map<string, Buffer> | undefined): LayerEntry {
+    const xattrs = this.xattrs.forEntry(records, record.path, record.type);
+    if (xattrs) record.xattrs = xattrs;
+    return record;
+  }
+
+  private recordFile(entry: ReadEntry, base: Omit<LayerEntry, 'type'>, records: Map<string, Buffer> | undefined): void {
     const id = this.files++;
-    const record: LayerEntry = { ...base, type: 'file', size: entry.size, id };
+    const record = this.withXattrs({ ...base, type: 'file', size: entry.size, id }, records);
     this.entries.push(record);
     this.fileBytes += entry.size;
     const sink = this.writer.begin(id, base);

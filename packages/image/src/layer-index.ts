@@ -23,6 +23,11 @@ export interface LayerEntry {
   digest?: string;
   /** Symlinks: the target, verbatim. Hardlinks: the normalised path of the entry linked to. */
   linkname?: string;
+  /**
+   * Files, directories and symlinks: extended attributes from the entry's PAX records that the
+   * policy kept (name → base64 value), as applied on disk. Absent when there are none.
+   */
+  xattrs?: Record<string, string>;
 }
 
 /** Everything known about an extracted layer; saved beside its content files. */

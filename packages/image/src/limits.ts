@@ -21,3 +21,15 @@ export function resolveExtractLimits(partial: Partial<ExtractLimits> = {}): Extr
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/**
+ * Bounds on extended attributes, fixed (not options): a name and a value as large as Linux
+ * accepts (XATTR_NAME_MAX, XATTR_SIZE_MAX), all of one entry's names and values within one
+ * value's size, and all of one layer's within 16 MiB (they are kept in the layer index).
+ */
+export const XATTR_LIMITS = Object.freeze({
+  nameBytes: 255,
+  valueBytes: 64 * 1024,
+  entryBytes: 64 * 1024,
+  layerBytes: 16 * 1024 * 1024,
+});

@@ -8,7 +8,7 @@ import { layerCompression } from './layer-media.js';
 import { InvalidImageError } from './pull-errors.js';
 import { CacheFullError } from './cache-errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import type { ExtractLimits, Fetcher, PullProgress, RootFS } from './types.js';
+import type { ExtractLimits, Fetcher, PullProgress, PullWarning, RootFS } from './types.js';
 
 /** What bringing an image into the cache cost. */
 export interface MaterialiseStats {
@@ -18,6 +18,8 @@ export interface MaterialiseStats {
   bytesFetched: number;
   /** Layers already in the layer store (shared with other images). */
   layersReused: number;
+  /** What this call could not do in full (e.g. extended attributes without `setfattr`), each code once. */
+  warnings?: PullWarning[];
 }
 
 export interface MaterialiseOptions {
@@ -169,6 +171,9 @@ async function ensureLayer(
         dir: tmp,
         limits: { ...DEFAULT_LIMITS, ...opts.limits },
         ...(opts.signal ? { signal: opts.signal } : {}),
+        onWarning: (w) => {
+          if (!stats.warnings?.some((x) => x.code === w.code)) (stats.warnings ??= []).push(w);
+        },
       });
       await cache.publishLayer(tmp, diffID, layerIndex.bytes);
     } catch (err) {

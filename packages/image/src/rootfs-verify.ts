@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { RootfsRecord } from './compose.js';
 import type { FsBatch, PathInfo } from './fs-batch.js';
 import { compareStat, type VerifyProblem } from './verify-problems.js';
+import { compareXattrs, readTreeXattrs } from './xattr-verify.js';
 
 export interface RootfsCheckOptions {
   fs: FsBatch;
@@ -40,6 +41,7 @@ export async function checkRootfs(root: string, records: RootfsRecord[], opts: R
   const w: Walk = { root, opts, problems: [], dirs: new Set(), inodes: new Map(), strayDirs: [] };
   for (const level of byDepth(records)) await checkLevel(w, level);
   checkLinks(w, records);
+  await checkXattrs(w, records);
   await findExtras(w, records);
   return w.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
 }
@@ -91,6 +93,14 @@ function compareRecord(w: Walk, rec: RootfsRecord, st: PathInfo): boolean {
     return false;
   }
   return w.opts.intact.get(st.inode) !== rec.digest;
+}
+
+/** Extended attributes of every path that is there with its recorded type (skipped without getfattr). */
+async function checkXattrs(w: Walk, records: RootfsRecord[]): Promise<void> {
+  const found = await readTreeXattrs(w.root);
+  if (!found) return;
+  const skip = new Set(w.problems.filter((p) => p.kind === 'missing' || p.field === 'type').map((p) => p.path));
+  w.problems.push(...compareXattrs(records, found, skip));
 }
 
 /** Paths recorded as hardlinks of another must share its inode. */

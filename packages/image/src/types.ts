@@ -40,6 +40,14 @@ export type PullProgress =
   | { type: 'layer-done'; digest: string; index: number }
   | { type: 'cache-hit'; ref: string; digest: string; network: boolean };
 
+/** Something a pull could not do in full although it succeeded (each code is reported once per pull). */
+export interface PullWarning {
+  /** Stable identifier, e.g. `XATTR_TOOL_MISSING`. */
+  code: string;
+  /** What was not done, and what to do about it. */
+  message: string;
+}
+
 /** Where images come from. The default one is a registry (with mirrors); another reads OCI layouts. */
 export interface Fetcher {
   /** The digest the reference points at now (one HEAD when possible). */

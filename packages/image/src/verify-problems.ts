@@ -2,7 +2,7 @@ import type { RootfsRecord } from './compose.js';
 import type { PathInfo } from './fs-batch.js';
 
 /** A field of a path that verification compares. */
-export type VerifyField = 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'size' | 'digest' | 'target' | 'link';
+export type VerifyField = 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'size' | 'digest' | 'target' | 'link' | 'xattrs';
 
 /** One difference between a tree on disk and what was recorded when it was made. */
 export interface VerifyProblem {

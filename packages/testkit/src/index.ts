@@ -9,7 +9,7 @@ export { freePort } from './free-port.js';
 export { tempDir, type Teardown } from './temp-dir.js';
 export { startRegistry, RegistryOptionsError, RegistryStartError, type Registry, type RegistryOptions, type RegistryAuth } from './registry.js';
 export { sha256Digest } from './digest.js';
-export { writeTar, type TarEntry, type TarEntryType, type WriteTarOptions } from './tar-writer.js';
+export { writeTar, paxRecord, type TarEntry, type TarEntryType, type WriteTarOptions } from './tar-writer.js';
 export { makeLayer, compressLayer, LayerBuildError, type Layer, type MakeLayerOptions } from './layer.js';
 export {
   buildImage,

@@ -24,10 +24,12 @@ export interface TarEntry {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
-  /** Extended attributes, written as PAX `SCHILY.xattr.<name>` records. */
-  xattrs?: Record<string, string>;
-  /** Extra PAX records, written verbatim (they win over records the writer derives). */
-  pax?: Record<string, string>;
+  /** Extended attributes, written as PAX `SCHILY.xattr.<name>` records; a Buffer value is written byte for byte. */
+  xattrs?: Record<string, string | Buffer>;
+  /** Extra PAX records, written verbatim (they win over records the writer derives); a Buffer value is written byte for byte. */
+  pax?: Record<string, string | Buffer>;
+  /** PAX extended header bodies written exactly as given (each its own `x` header) before the entry, after any derived one. */
+  rawPax?: Buffer[];
   /** Size written in the header instead of the content's length (for truncation/absurd-size tests). */
   sizeOverride?: number;
   /** Raw typeflag character written instead of the one `type` implies (for unknown-type tests). */
@@ -82,16 +84,15 @@ function writeOctal(buf: Buffer, offset: number, width: number, value: number): 
 }
 
 /** One PAX record: `"<len> <key>=<value>\n"` where len counts the whole record, itself included. */
-function paxRecord(key: string, value: string): Buffer {
-  const body = ` ${key}=${value}\n`;
-  const bodyLen = Buffer.byteLength(body);
-  let len = bodyLen + 1;
-  while (String(len).length + bodyLen !== len) len = String(len).length + bodyLen;
-  return Buffer.from(`${len}${body}`, 'utf8');
+export function paxRecord(key: string, value: string | Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`, 'utf8'), Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8'), Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len), 'ascii'), body]);
 }
 
-function paxRecordsFor(e: TarEntry, size: number): Record<string, string> {
-  const recs: Record<string, string> = {};
+function paxRecordsFor(e: TarEntry, size: number): Record<string, string | Buffer> {
+  const recs: Record<string, string | Buffer> = {};
   if (!isPlainAscii(e.path, 100)) recs.path = e.path;
   if (e.linkname !== undefined && !isPlainAscii(e.linkname, 100)) recs.linkpath = e.linkname;
   if (e.uname !== undefined && !isPlainAscii(e.uname, 32)) recs.uname = e.uname;
@@ -148,8 +149,11 @@ function padding(len: number): Buffer {
   return Buffer.alloc(rest === 0 ? 0 : BLOCK - rest);
 }
 
-function paxHeaderBlocks(e: TarEntry, records: Record<string, string>): Buffer[] {
-  const body = Buffer.concat(Object.entries(records).map(([k, v]) => paxRecord(k, v)));
+function paxHeaderBlocks(e: TarEntry, records: Record<string, string | Buffer>): Buffer[] {
+  return paxBodyBlocks(e, Buffer.concat(Object.entries(records).map(([k, v]) => paxRecord(k, v))));
+}
+
+function paxBodyBlocks(e: TarEntry, body: Buffer): Buffer[] {
   const base = e.path.replace(/\/+$/, '').split('/').pop() ?? '';
   const h = header({
     name: `PaxHeaders/${base}`.slice(0, 99).replace(/[^ -~]/g, '_'),
@@ -173,6 +177,7 @@ function entryBlocks(e: TarEntry): Buffer[] {
   const size = e.sizeOverride ?? content.length;
   const records = paxRecordsFor(e, size);
   const out: Buffer[] = Object.keys(records).length > 0 ? paxHeaderBlocks(e, records) : [];
+  for (const body of e.rawPax ?? []) out.push(...paxBodyBlocks(e, body));
   out.push(
     header({
       name: e.path,
