@@ -20,8 +20,14 @@ export interface MachineConfig {
   accel: Accelerator;
   cpus: number;
   memoryMiB: number;
-  /** Root disk (the guest's /dev/vda). */
-  rootDisk?: { path: string; format: 'qcow2' | 'raw' };
+  /**
+   * Root disk (the guest's /dev/vda). With `snapshot`, the file is opened read-only and the
+   * guest's writes go to a temporary copy-on-write layer the monitor keeps in `tmpDir` and
+   * deletes when it exits.
+   */
+  rootDisk?: { path: string; format: 'qcow2' | 'raw'; snapshot?: boolean };
+  /** Directory for the monitor's temporary files (default: the system's). */
+  tmpDir?: string;
   channels: ChannelSpec[];
   /** User-mode networking (NAT, guest 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3). */
   network?: boolean;

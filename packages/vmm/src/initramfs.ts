@@ -8,7 +8,7 @@ import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/
 import { join, sep } from 'node:path';
 import { buildCpio, type CpioEntry } from './cpio.js';
 import { HostToolError, KernelModuleError } from './errors.js';
-import { INIT_SCRIPT, INIT_VERSION, specScript, type GuestOptions } from './guest-init.js';
+import { DEV_EXTRA, GUEST_FSTABS, INIT_SCRIPT, INIT_VERSION, specScript, type GuestOptions } from './guest-init.js';
 import { kernelDigest, type KernelFiles } from './kernel.js';
 import { moduleName, readModuleElf, resolveModules, type KernelModule } from './modules.js';
 import type { VmSpec } from './spec.js';
@@ -89,7 +89,7 @@ async function buildIfMissing(opts: InitramfsOptions, dir: string): Promise<Init
   const modules = await loadModules([...base, ...netOnly, ...fsOnly], opts.kernel.confinedTo);
 
   const key = createHash('sha256');
-  key.update(`init v${INIT_VERSION}\0${INIT_SCRIPT}\0${digest}\0`).update(busybox);
+  key.update(`init v${INIT_VERSION}\0${INIT_SCRIPT}\0${JSON.stringify([GUEST_FSTABS, DEV_EXTRA])}\0${digest}\0`).update(busybox);
   for (const m of modules) key.update(`${m.name}\0`).update(m.data);
   const path = join(dir, `${key.digest('hex').slice(0, 32)}.cpio`);
   if (await stat(path).then((s) => s.isFile(), () => false)) return { path, kernelDigest: digest };
@@ -119,6 +119,11 @@ function entries(busybox: Buffer, modules: { name: string; data: Buffer }[], lis
   const list = (names: string[]) => Buffer.from(names.map((n) => `${n}.ko\n`).join(''));
   const files: CpioEntry[] = [
     ...['bin', 'dev', 'proc', 'sys', 'newroot', 'lib', 'lib/modules'].map((path): CpioEntry => ({ type: 'dir', path })),
+    { type: 'dir', path: 'etc' },
+    ...Object.entries(GUEST_FSTABS).map(([path, lines]): CpioEntry => ({ type: 'file', path, data: Buffer.from(lines.join('\n') + '\n') })),
+    { type: 'dir', path: 'dev-extra' },
+    ...DEV_EXTRA.dirs.map((d): CpioEntry => ({ type: 'dir', path: `dev-extra/${d}` })),
+    ...Object.entries(DEV_EXTRA.links).map(([name, target]): CpioEntry => ({ type: 'symlink', path: `dev-extra/${name}`, target })),
     { type: 'chardev', path: 'dev/console', major: 5, minor: 1 },
     { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
     { type: 'symlink', path: 'bin/sh', target: 'busybox' },

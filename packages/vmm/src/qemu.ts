@@ -19,7 +19,8 @@ export class QemuBackend implements Backend {
   }
 
   start(config: MachineConfig): Promise<Machine> {
-    const child = spawn(this.binary, qemuArgs(config), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = config.tmpDir ? { ...process.env, TMPDIR: config.tmpDir } : process.env;
+    const child = spawn(this.binary, qemuArgs(config), { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       if (stderr.length < 64 << 10) stderr += d.toString();
@@ -66,7 +67,8 @@ export function qemuArgs(c: MachineConfig): string[] {
   ];
   if (c.rootDisk) {
     // cache=unsafe: the disk is a throwaway overlay, nothing needs to survive a host crash.
-    args.push('-drive', `id=root,file=${escapeOpt(c.rootDisk.path)},format=${c.rootDisk.format},if=none,cache=unsafe`);
+    const snapshot = c.rootDisk.snapshot ? ',snapshot=on' : '';
+    args.push('-drive', `id=root,file=${escapeOpt(c.rootDisk.path)},format=${c.rootDisk.format},if=none,cache=unsafe${snapshot}`);
     args.push('-device', 'virtio-blk-device,drive=root');
   }
   if (c.channels.length) {

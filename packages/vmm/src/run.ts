@@ -12,7 +12,7 @@ import type { ImageConfig } from 'oci-client-lite';
 import { chooseAccelerator, type AccelRequest } from './accel.js';
 import type { Accelerator, Backend, Machine, MachineExit } from './backend.js';
 import { HostChannels } from './channels.js';
-import { createOverlay, ensureRootDisk } from './disk.js';
+import { ensureRootDisk } from './disk.js';
 import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from './errors.js';
 import { ensureInitramfs, specArchive } from './initramfs.js';
 import { findKernel, type KernelFiles, type KernelOptions } from './kernel.js';
@@ -106,9 +106,7 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   let channels: HostChannels | undefined;
   let shares: Share[] = [];
   try {
-    const overlay = join(vmDir, 'root.qcow2');
     const initrd = join(vmDir, 'initrd.cpio');
-    await createOverlay(disk.path, overlay);
     await copyFile(boot.initramfs, initrd);
     shares = await startShares(volumes, sockDir);
     const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
@@ -123,7 +121,10 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
       accel: boot.accel,
       cpus: spec.cpus,
       memoryMiB: spec.memoryMiB,
-      rootDisk: { path: overlay, format: 'qcow2' },
+      // The monitor's own copy-on-write layer over the shared ext4 image, kept in this VM's
+      // directory: no qemu-img process per run, and it is gone when the monitor exits.
+      rootDisk: { path: disk.path, format: 'raw', snapshot: true },
+      tmpDir: vmDir,
       channels: channels.specs(),
       network: opts.network,
       shares: shares.map((s) => ({ tag: s.tag, socketPath: s.socketPath })),
