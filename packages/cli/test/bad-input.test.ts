@@ -28,6 +28,9 @@ const closedPort = await freePort();
 const cacheArgs = ['--cache-dir', sb.cacheDir];
 const pull = (...args: string[]) => ['pull', ...cacheArgs, '--platform', 'linux/amd64', ...args];
 const GOOD = `${reg.host}/bad/good:v1`;
+// A cache dir where mkdir cannot work must fail at once (Node's recursive mkdir spins under /proc).
+const fileInTheWay = await sb.write(join(sb.root, 'a-file'), 'not a directory\n');
+const badCacheDir = (dir: string) => ['pull', '--cache-dir', dir, '--platform', 'linux/amd64', GOOD];
 
 const first = await sb.run(pull(GOOD));
 if (first.code !== 0) throw new Error(`seeding the cache failed: ${first.stderr}`);
@@ -63,6 +66,10 @@ const cases: CliCase[] = [
   { name: 'absurd layer count', args: pull(`${reg.host}/bad/many-layers:v1`), exit: 5, names: /2000/ },
   { name: 'non-distributable layer', args: pull(`${reg.host}/bad/foreign:v1`), exit: 1, names: /non-distributable|nondistributable/ },
   { name: 'config lies about the diffID', args: pull(`${reg.host}/bad/diffid:v1`), exit: 5, names: /diffID|diff_id/i },
+  { name: 'cache dir under /proc', args: badCacheDir('/proc/bbox-cache'), exit: 2, names: /\/proc\/bbox-cache\b.*ENOENT/ },
+  { name: 'cache dir deep under /proc', args: badCacheDir('/proc/bbox-cache/a/b'), exit: 2, names: /\/proc\/bbox-cache\/a\/b\b/ },
+  { name: 'cache dir under /sys', args: badCacheDir('/sys/bbox-cache'), exit: 2, names: /\/sys\/bbox-cache\b/ },
+  { name: 'cache dir below a file', args: badCacheDir(join(fileInTheWay, 'cache')), exit: 2, names: /a-file\/cache\b.*ENOTDIR/ },
   { name: 'purge without --force (not a terminal)', args: ['cache', 'purge', ...cacheArgs], exit: 2, names: /force/ },
 ];
 

@@ -1,6 +1,6 @@
 import { chmod, lstat, mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CacheDirError, CacheVersionError, InvalidDigestError } from './cache-errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -97,11 +97,50 @@ async function readVersion(layout: CacheLayout): Promise<string | undefined> {
   }
 }
 
+/**
+ * `mkdir -p` one level at a time. Node's recursive mkdir retries forever where mkdir answers
+ * ENOENT under a parent that exists (/proc); here each missing level is made once, and the first
+ * failure is thrown with the path it happened at.
+ */
+async function makeDirs(dir: string, mode: number): Promise<void> {
+  const missing: string[] = [];
+  for (let p = dir; ; p = dirname(p)) {
+    const st = await stat(p).catch((err: unknown) => {
+      if (errno(err) === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st) break;
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing.reverse()) {
+    await mkdir(p, { mode }).catch((err: unknown) => {
+      if (errno(err) !== 'EEXIST') throw err;
+    });
+  }
+}
+
+const MKDIR_FAILURES: Record<string, string> = {
+  ENOENT: 'the filesystem there does not allow new directories',
+  ENOTDIR: 'a parent is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EROFS: 'read-only filesystem',
+  ENOSPC: 'no space left',
+};
+
+function mkdirFailure(err: unknown, dir: string): string {
+  const code = errno(err);
+  const at = (err as NodeJS.ErrnoException).path;
+  if (!code) return String(err);
+  return `${MKDIR_FAILURES[code] ?? 'mkdir failed'} (${code}${at && at !== dir ? ` at ${at}` : ''})`;
+}
+
 async function ensureRoot(dir: string): Promise<string> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirs(dir, 0o700);
   } catch (err) {
-    throw new CacheDirError(dir, `cannot be created (${errno(err) ?? String(err)}); choose another with --cache-dir`, { cause: err });
+    throw new CacheDirError(dir, `cannot be created: ${mkdirFailure(err, dir)}; choose another with --cache-dir`, { cause: err });
   }
   // A symlinked cache dir is fine; everything below works on the real path.
   const real = await realpath(dir);

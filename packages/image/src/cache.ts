@@ -21,7 +21,7 @@ import { readEntryMeta, toEntryMeta, writeEntryMeta, type EntryMeta, type Publis
 import type { EvictOptions } from './evict.js';
 import type { GcOptions } from './gc.js';
 import { EntryDamagedError } from './integrity-errors.js';
-import type { LockOptions } from './lock.js';
+import type { HeldLock, LockOptions } from './lock.js';
 import type { PurgeOptions } from './purge.js';
 import {
   platformKey,
@@ -47,7 +47,10 @@ const loadInventory = () => import('./cache-inventory.js');
 
 /** Options of {@link Cache}. */
 export interface CacheOptions {
-  /** Locks not refreshed for this long are taken over (default 10 s, minimum 2 s). */
+  /**
+   * Locks of holders that cannot be checked (another host or pid namespace) are taken over when not
+   * refreshed for this long (default 10 s). A dead holder's lock on this host is taken over at once.
+   */
   lockStaleMs?: number;
 }
 
@@ -335,6 +338,8 @@ export class Cache {
    * asks the registry: the record is written and flushed now (resolved now, unless `resolvedAt`),
    * and takes effect with `commit()`, which checks the entry and records the alias as recordRef
    * does. `discard()` drops it and leaves the ref as it was; call one of the two.
+   * @throws InvalidDigestError for a malformed digest, before anything is written. `commit()`
+   * throws EntryNotFoundError when the entry is not (or no longer) cached, dropping the record.
    */
   async prepareRef(
     ref: string | Reference,
@@ -450,11 +455,12 @@ export class Cache {
   // ---- concurrency ------------------------------------------------------------------------------
 
   /**
-   * Runs `fn` under the cross-process lock `name` (waits while another live process holds it; a
-   * dead holder's lock goes stale and is taken over). gc skips entries and layers whose
-   * `image-<digest>` / `layer-<diffID>` lock is held.
+   * Runs `fn` under the cross-process lock `name`: waits while another live process holds it; the
+   * lock of a holder that is dead is taken over at once (`fn` is told so by `lock.takeover`), and
+   * that of a holder on another host or pid namespace once it is not refreshed for `lockStaleMs`.
+   * gc skips entries and layers whose `image-<digest>` / `layer-<diffID>` lock is held.
    */
-  async withLock<T>(name: string, fn: () => Promise<T>, opts: Omit<LockOptions, 'staleMs'> = {}): Promise<T> {
+  async withLock<T>(name: string, fn: (lock: HeldLock) => Promise<T>, opts: Omit<LockOptions, 'staleMs'> = {}): Promise<T> {
     const layout = await this.layout();
     const { withLock } = await loadLock();
     return withLock(layout.locks, name, fn, { staleMs: await this.lockStaleMs(), ...opts });

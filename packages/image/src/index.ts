@@ -14,7 +14,7 @@ export type { EvictOptions } from './evict.js';
 export type { PurgeOptions } from './purge.js';
 export type { RefRecord } from './ref-index.js';
 export type { EntryMeta, PublishMeta, EntryLayer } from './entry-meta.js';
-export type { LockOptions } from './lock.js';
+export type { HeldLock, LockOptions, LockRelease, LockTakeover } from './lock.js';
 export { defaultCacheDir, LAYOUT_VERSION } from './cache-layout.js';
 export type { VerifyOptions, VerifyReport, EntryVerdict } from './verify.js';
 export type { LayerVerdict } from './layer-verify.js';

@@ -276,3 +276,26 @@ t.test('purge of a missing directory creates nothing', async (t) => {
   t.same(report.removed, []);
   await t.rejects(stat(join(base, 'none')), { code: 'ENOENT' });
 });
+
+t.test('a cache dir where no directory can be made fails at once, naming the path', async (t) => {
+  const base = await scratch(t);
+  const file = join(base, 'a-file');
+  await writeFile(file, 'not a directory');
+  const cases: Array<[string, RegExp]> = [
+    ['/proc/bbox-cache-test', /does not allow new directories \(ENOENT\)/],
+    ['/proc/bbox-cache-test/deeper/still', /ENOENT at \/proc\/bbox-cache-test\b/],
+    ['/sys/bbox-cache-test', /\((EPERM|EACCES|EROFS)\)/],
+    [join(file, 'cache'), /a parent is not a directory \(ENOTDIR\)/],
+    [join(file, 'deep', 'cache'), /ENOTDIR/],
+  ];
+  for (const [dir, why] of cases) {
+    const err = (await new Cache(dir).init().catch((e: unknown) => e)) as CacheDirError;
+    t.type(err, CacheDirError, dir);
+    t.equal(err.code, 'CACHE_DIR_INVALID', dir);
+    t.equal(err.dir, dir);
+    t.match(err.message, `cache directory ${dir} cannot be created`);
+    t.match(err.message, why);
+    t.match(err.message, /--cache-dir/, 'says what to do');
+  }
+  t.equal(await readFile(file, 'utf8'), 'not a directory', 'the file in the way is left alone');
+});

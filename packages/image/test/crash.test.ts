@@ -22,6 +22,7 @@ import {
   type TreeEntry,
 } from '@broodbox/testkit';
 import { Cache } from '../src/cache.js';
+import { tryLock } from '../src/lock.js';
 import { pullWithFetcher } from '../src/pull.js';
 
 // kill -9 of `bbox pull` at seeded points of a cold pull: while the manifest hangs, inside a layer
@@ -118,14 +119,20 @@ for (const trial of planCrashTrials(SEED, TRIALS, layers.map((l) => l.size))) {
     const dead = after.tmp.filter((n) => n.includes(`.${child.pid}-`));
     figures.leftovers += dead.length;
 
-    // The killed process's locks go stale after lockStaleMs; the shortest allowed keeps trials quick.
-    const got = await pullWithFetcher(REF, { cache: new Cache(cacheDir, { lockStaleMs: 2000 }), platform: 'linux/amd64' });
+    // The killed process's locks are taken over at once (its pid is dead), at the default stale time.
+    const got = await pullWithFetcher(REF, { cache: new Cache(cacheDir), platform: 'linux/amd64' });
     t.equal(got.digest, img.digest, 'the next pull succeeds');
     t.same(diffTrees(reference, await snapshotTree(got.path)), [], 'with the same tree as an uninterrupted pull');
     const final = await inspectCacheDir(cacheDir);
     t.same(final.problems, [], 'the cache is consistent');
     t.same(final.tmp.filter((n) => n.includes(`.${child.pid}-`)), [], "the killed process's tmp dirs are cleaned at the next open");
     t.same(final.refs.map((r) => r.digest), [img.digest], 'one ref, to the complete entry');
+    // A lock the next pull did not need stays until someone needs it, who takes it over at once.
+    for (const file of await readdir(join(cacheDir, 'locks'))) {
+      const release = await tryLock(join(cacheDir, 'locks'), file.replace(/\.lock$/, '').replace('-sha256-', '-sha256:'));
+      t.match(release?.takeover, { reason: 'dead', owner: { pid: child.pid } }, `${file} was the killed process's, and is taken over`);
+      await release?.();
+    }
     const layerDirs = (await readdir(join(cacheDir, 'layers'))).filter((n) => !n.endsWith('.json')).sort();
     t.same(layerDirs, layers.map((l) => l.diffID.replace(':', '-')).sort(), 'exactly the image layers in the store');
   });

@@ -7,7 +7,18 @@ import type { Cache } from '@broodbox/image';
 
 /** What `cache.verify()` reports, as far as this command reads it. */
 interface VerifyReport {
-  entries: Array<{ digest: string; ok: boolean; repaired?: boolean; problems?: Array<{ kind: string; path: string }> }>;
+  entries: Array<{ digest: string; ok: boolean; repaired?: boolean; problems?: Problem[] }>;
+}
+
+interface Problem {
+  kind: string;
+  path: string;
+  field?: string;
+}
+
+/** `changed  etc/passwd (mode)`: the field only, so a line stays short; --json has the values. */
+function problemLine(p: Problem): string {
+  return `    ${p.kind.padEnd(8)} ${p.path || '/'}${p.field ? ` (${p.field})` : ''}\n`;
 }
 
 type VerifyingCache = Cache & { verify?: (opts: { digest?: string; repair?: boolean }) => Promise<VerifyReport> };
@@ -52,7 +63,7 @@ export class CacheVerifyCommand extends BboxCommand {
       for (const e of report.entries) {
         const state = e.ok ? 'ok' : `DAMAGED${e.repaired ? ' (repaired)' : ''}`;
         this.context.stdout.write(`${shortDigest(e.digest)}  ${state}\n`);
-        for (const p of e.problems ?? []) this.context.stdout.write(`    ${p.kind.padEnd(8)} ${p.path}\n`);
+        for (const p of e.problems ?? []) this.context.stdout.write(problemLine(p));
       }
       this.context.stdout.write(`${report.entries.length} checked, ${damaged.length} damaged.\n`);
     }
