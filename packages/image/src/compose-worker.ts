@@ -11,9 +11,11 @@ export type PlanSymlink = [string, string, number, number, number, string[]];
  * One batch of the plan, run in the order given:
  * - `dirs`: make these directories (parents first);
  * - `links` / `symlinks`: make these hardlinks and symlinks;
- * - `meta`: give these directories their owner, mode and mtime (children before parents).
+ * - `meta`: give these directories their owner, mode and mtime (children before parents);
+ * - `remove`: remove these paths, a directory with everything under it (a staged compose
+ *   replacing what the upper layers change).
  */
-export type PlanStep = ['dirs', PlanDir[]] | ['links', PlanLink[]] | ['symlinks', PlanSymlink[]] | ['meta', PlanDir[]];
+export type PlanStep = ['dirs', PlanDir[]] | ['links', PlanLink[]] | ['symlinks', PlanSymlink[]] | ['meta', PlanDir[]] | ['remove', string[]];
 
 /**
  * Makes the planned tree with synchronous calls on a worker thread: link() and mkdir() cost
@@ -26,7 +28,7 @@ const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const path = require('node:path');
-const { dest, chown } = workerData;
+const { dest, chown, existing } = workerData;
 const at = (p) => (p === '' ? dest : path.join(dest, p));
 const steps = {
   dirs(list) {
@@ -43,6 +45,11 @@ const steps = {
       fs.lutimesSync(abs, mtime, mtime);
       for (const o of others) fs.linkSync(abs, at(o));
     }
+  },
+  // Paths come from the in-memory tree of what this worker's plan made: every parent is a real
+  // directory, and a recursive rm never follows symlinks.
+  remove(list) {
+    for (const p of list) fs.rmSync(at(p), { recursive: true, force: true });
   },
   // After every child exists: adding a child changes a directory's mtime, and a read-only
   // mode would stop the children being made.
@@ -66,7 +73,7 @@ function run(fn) {
     parentPort.postMessage({ ok: false, message: err.message, code: err.code });
   }
 }
-run(() => fs.mkdirSync(dest, { mode: 0o700 }));
+run(() => existing || fs.mkdirSync(dest, { mode: 0o700 }));
 parentPort.on('message', ([kind, list]) => run(() => steps[kind](list)));
 `;
 
@@ -87,19 +94,20 @@ const STEPS_AHEAD = 2;
 type Answer = { ok: boolean; message?: string; code?: string };
 
 /**
- * Makes `dest` (which must not exist) and runs the plan's steps in order on a worker thread;
- * resolves when the tree is complete.
+ * Makes `dest` (which must not exist, unless `existing`: a tree this module made earlier) and
+ * runs the plan's steps in order on a worker thread; resolves when the tree is complete.
  */
 export async function runMaterialisePlan(
   dest: string,
   chown: boolean,
   steps: Iterable<PlanStep>,
   signal?: AbortSignal,
+  { existing = false } = {},
 ): Promise<void> {
   signal?.throwIfAborted();
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { dest, chown },
+    workerData: { dest, chown, existing },
   });
   const answers = answerQueue(worker);
   try {

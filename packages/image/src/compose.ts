@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { runMaterialisePlan, type PlanDir, type PlanStep } from './compose-worker.js';
 import { storeFilePath, type LayerEntry, type LayerIndex } from './layer-index.js';
 import { applyTreeXattrs, xattrSummary } from './layer-xattrs.js';
 import { buildTree, type DirNode, type Inode } from './tree-model.js';
+import { planTreeUpdate, type TreeUpdate } from './compose-update.js';
 
 /** A stored layer: its directory in the layer store and its index. */
 export interface StoredLayer {
@@ -185,10 +187,57 @@ function planDir(d: Plan['dirs'][number]): PlanDir {
  * The plan as worker batches, each built when it is sent: directories parents first (the root
  * is made with the worker), links, symlinks, then directory metadata deepest first.
  */
-function* planSteps(plan: Plan, layers: StoredLayer[]): Generator<PlanStep> {
+function* planSteps(plan: Plan, layers: StoredLayer[], { meta = true } = {}): Generator<PlanStep> {
   const dirs = [...plan.dirs].sort((a, b) => a.depth - b.depth);
   yield* batches('dirs', dirs.filter((d) => d.path !== ''), planDir);
   yield* batches('links', plan.files, (f) => [storeFilePath(layers[f.layer]!.dir, f.id), f.path]);
   yield* batches('symlinks', plan.symlinks, (s) => [s.path, s.entry.linkname ?? '', s.entry.uid, s.entry.gid, s.entry.mtime / 1000, s.links]);
-  yield* batches('meta', dirs.reverse(), planDir);
+  if (meta) yield* batches('meta', dirs.reverse(), planDir);
+}
+
+/**
+ * The first half of a staged compose: makes `dest` from the bottom layers of an image whose
+ * upper layers are still being fetched, leaving every directory's metadata for the second half
+ * (it changes as the upper layers add and remove children). Resolves with the tree made.
+ */
+export async function composeLowerStage(layers: StoredLayer[], dest: string, opts: ComposeOptions = {}): Promise<StagedTree> {
+  const root = buildTree(layers.map((l) => l.index)).root;
+  const { plan } = planTree(root, false);
+  await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, planSteps(plan, layers, { meta: false }), opts.signal);
+  return { root, layers: layers.length };
+}
+
+/** The tree {@link composeLowerStage} made on disk, for {@link finishStagedCompose}. */
+export interface StagedTree {
+  root: DirNode;
+  /** How many of the bottom layers it holds. */
+  layers: number;
+}
+
+/**
+ * The second half of a staged compose: turns `dest`, made by {@link composeLowerStage} from the
+ * bottom `staged.layers` of `layers`, into exactly what {@link composeRootfs} makes from all of
+ * them. Only what the upper layers change is touched: paths they remove or replace are removed,
+ * what they add is made, then every directory gets its metadata.
+ */
+export async function finishStagedCompose(
+  staged: StagedTree,
+  layers: StoredLayer[],
+  dest: string,
+  opts: ComposeOptions = {},
+): Promise<ComposeResult> {
+  const root = buildTree(layers.map((l) => l.index)).root;
+  const { plan, result } = planTree(root, opts.records !== false);
+  const update = planTreeUpdate(staged.root, root);
+  const steps = updateSteps(update, plan, layers, dest);
+  await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, steps, opts.signal, { existing: true });
+  await applyTreeXattrs(dest, plan.dirs, plan.symlinks);
+  return result;
+}
+
+function* updateSteps(update: TreeUpdate, plan: Plan, layers: StoredLayer[], dest: string): Generator<PlanStep> {
+  yield* batches('remove', update.removals, (p) => p);
+  yield* planSteps({ dirs: update.dirs, files: update.files, symlinks: update.symlinks }, layers, { meta: false });
+  yield* batches('links', update.links, (l) => [join(dest, l.from), l.path]);
+  yield* batches('meta', [...plan.dirs].sort((a, b) => b.depth - a.depth), planDir);
 }

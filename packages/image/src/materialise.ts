@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { Descriptor, Platform, Reference, ResolvedImage } from 'oci-client-lite';
 import type { Cache } from './cache.js';
-import { extractLayer, readLayerIndex, type LayerIndex } from './layer-extract.js';
-import { composeRootfs } from './compose.js';
+import { extractLayer, readLayerIndex } from './layer-extract.js';
+import { composeLowerStage, composeRootfs, finishStagedCompose, type ComposeResult, type StoredLayer } from './compose.js';
 import { layerCompression } from './layer-media.js';
 import { InvalidImageError } from './pull-errors.js';
 import { CacheFullError } from './cache-errors.js';
@@ -94,12 +94,80 @@ async function fill(
   if (again) return { rootfs: { ...again, fromCache: true }, stats };
   const release = await cache.holdLayers(diffIDs);
   try {
-    await ensureLayers(cache, fetcher, img, diffIDs, opts, stats);
-    const rootfs = await compose(cache, img, diffIDs, opts);
+    const stored = await storedPrefix(cache, diffIDs);
+    const rootfs =
+      stored > 0 && stored < diffIDs.length
+        ? await stagedFill(cache, fetcher, img, diffIDs, stored, opts, stats)
+        : await ensureLayers(cache, fetcher, img, diffIDs, opts, stats).then(() => compose(cache, img, diffIDs, opts));
     return { rootfs: { ...rootfs, fromCache: stats.layersFetched === 0 }, stats };
   } finally {
     await release();
   }
+}
+
+/** How many of the image's bottom layers the layer store already holds, counting up from the bottom. */
+async function storedPrefix(cache: Cache, diffIDs: string[]): Promise<number> {
+  const stored = await Promise.all(diffIDs.map((d) => cache.hasLayer(d)));
+  const missing = stored.indexOf(false);
+  return missing < 0 ? stored.length : missing;
+}
+
+/**
+ * An image whose bottom layers are stored and whose upper ones are not (a new version of an
+ * image, most often only its top layer new): the rootfs of the stored layers is made while the
+ * others download and extract, then brought up to the full image, touching only what the upper
+ * layers change. Same result as {@link compose} after {@link ensureLayers}, in less time.
+ */
+async function stagedFill(
+  cache: Cache,
+  fetcher: Fetcher,
+  img: ResolvedImage,
+  diffIDs: string[],
+  stored: number,
+  opts: MaterialiseOptions,
+  stats: MaterialiseStats,
+): Promise<RootFS> {
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const lower = await storedLayers(cache, img, diffIDs.slice(0, stored), limits.maxBytes);
+  const tmp = await cache.createTmpDir('rootfs');
+  const dest = join(tmp, 'rootfs');
+  // Either half failing stops the other (at its next batch or chunk) rather than letting it run
+  // on; the first failure is the one reported.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  const stopOn = (err: unknown) => {
+    if (!stop.signal.aborted) stop.abort(err);
+    throw err;
+  };
+  try {
+    const [staged, fetched] = await Promise.allSettled([
+      composeLowerStage(lower, dest, { signal }).catch(stopOn),
+      ensureLayers(cache, fetcher, img, diffIDs, { ...opts, signal }, stats).catch(stopOn),
+    ]);
+    if (staged.status === 'rejected' || fetched.status === 'rejected') {
+      throw opts.signal?.aborted ? opts.signal.reason : stop.signal.reason;
+    }
+    const layers = await storedLayers(cache, img, diffIDs, limits.maxBytes);
+    const composed = await finishStagedCompose(staged.value, layers, dest, { records: false, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return await publish(cache, img, diffIDs, tmp, composed, opts);
+  } catch (err) {
+    await cache.removeTmpDir(tmp);
+    throw err;
+  }
+}
+
+/** The stored layers `diffIDs` with their indexes, checked against the unpacked-size limit. */
+async function storedLayers(cache: Cache, img: ResolvedImage, diffIDs: string[], maxBytes: number): Promise<StoredLayer[]> {
+  const layers: StoredLayer[] = [];
+  for (const d of diffIDs) {
+    const dir = cache.layerDir(d);
+    layers.push({ dir, index: await readLayerIndex(dir) });
+  }
+  const total = layers.reduce((n, l) => n + l.index.bytes, 0);
+  if (total > maxBytes) {
+    throw new InvalidImageError(`image ${img.digest} unpacks to ${total} bytes, over the limit of ${maxBytes}`);
+  }
+  return layers;
 }
 
 async function ensureLayers(
@@ -187,32 +255,36 @@ async function ensureLayer(
 }
 
 async function compose(cache: Cache, img: ResolvedImage, diffIDs: string[], opts: MaterialiseOptions): Promise<RootFS> {
-  const layers: Array<{ dir: string; index: LayerIndex }> = [];
-  for (const d of diffIDs) {
-    const dir = cache.layerDir(d);
-    layers.push({ dir, index: await readLayerIndex(dir) });
-  }
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const total = layers.reduce((n, l) => n + l.index.bytes, 0);
-  if (total > limits.maxBytes) {
-    throw new InvalidImageError(`image ${img.digest} unpacks to ${total} bytes, over the limit of ${limits.maxBytes}`);
-  }
+  const layers = await storedLayers(cache, img, diffIDs, limits.maxBytes);
   const tmp = await cache.createTmpDir('rootfs');
   try {
     const composed = await composeRootfs(layers, join(tmp, 'rootfs'), { records: false });
-    const path = await cache.publishEntry(tmp, {
-      digest: img.digest,
-      topDigest: img.topDigest,
-      platform: opts.platform,
-      config: img.config,
-      manifest: img.manifest,
-      layers: img.manifest.layers.map((l, i) => ({ digest: l.digest, diffID: diffIDs[i]!, size: l.size })),
-      size: composed.bytes,
-      summary: composed.summary,
-    });
-    return { path, digest: img.digest, config: img.config, fromCache: false, ref: opts.refString };
+    return await publish(cache, img, diffIDs, tmp, composed, opts);
   } catch (err) {
     await cache.removeTmpDir(tmp);
     throw err;
   }
+}
+
+/** Publishes the rootfs composed in `tmp` as the image's cache entry. */
+async function publish(
+  cache: Cache,
+  img: ResolvedImage,
+  diffIDs: string[],
+  tmp: string,
+  composed: ComposeResult,
+  opts: MaterialiseOptions,
+): Promise<RootFS> {
+  const path = await cache.publishEntry(tmp, {
+    digest: img.digest,
+    topDigest: img.topDigest,
+    platform: opts.platform,
+    config: img.config,
+    manifest: img.manifest,
+    layers: img.manifest.layers.map((l, i) => ({ digest: l.digest, diffID: diffIDs[i]!, size: l.size })),
+    size: composed.bytes,
+    summary: composed.summary,
+  });
+  return { path, digest: img.digest, config: img.config, fromCache: false, ref: opts.refString };
 }

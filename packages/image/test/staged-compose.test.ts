@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import t from 'tap';
+import {
+  buildImage,
+  diffTrees,
+  makeLayer,
+  makeVictim,
+  pushImage,
+  randomLayerStack,
+  SeededRandom,
+  snapshotTree,
+  startRegistry,
+  tempDir,
+  victimChanges,
+  victimState,
+  type TarEntry,
+} from '@broodbox/testkit';
+import { Cache } from '../src/cache.js';
+import { pullWithFetcher } from '../src/pull.js';
+import type { PullResult } from '../src/types.js';
+
+// An image whose bottom layers are already stored is composed in two halves: the stored layers'
+// tree while the others download, then only what the upper layers change. Whatever the layers
+// do (whiteouts, opaque directories, a file becoming a directory, hardlinks into lower layers),
+// the result must be the tree a pull into an empty cache makes, down to modes, mtimes and
+// which paths share an inode. Seeded random stacks, as in random-stacks.test.ts.
+
+const COUNT = Number(process.env.BBOX_STAGED_STACKS ?? 24);
+const SEED = Number(process.env.BBOX_RANDOM_SEED ?? 20261125) + 500_000;
+
+const reg = await startRegistry();
+t.teardown(() => reg.stop());
+const base = await tempDir(t, 'bbox-staged-');
+
+type Outcome = PullResult | (Error & { code?: string });
+
+async function pull(ref: string, cacheDir: string): Promise<Outcome> {
+  return pullWithFetcher(ref, { cache: new Cache(cacheDir), platform: 'linux/amd64' }).catch((err: Error & { code?: string }) => err);
+}
+
+/** Pushes the whole stack and its bottom `lower` layers as two tags of one repository. */
+async function pushPair(repo: string, layers: TarEntry[][], lower: number): Promise<{ full: string; bottom: string }> {
+  const built = layers.map((entries) => makeLayer(entries));
+  await pushImage(reg.url, repo, buildImage({ layers: built }), { tag: 'full' });
+  await pushImage(reg.url, repo, buildImage({ layers: built.slice(0, lower) }), { tag: 'bottom' });
+  return { full: `${reg.host}/${repo}:full`, bottom: `${reg.host}/${repo}:bottom` };
+}
+
+t.test(`${COUNT} stacks: a pull on stored bottom layers equals a pull into an empty cache (seed ${SEED})`, async (t) => {
+  let staged = 0;
+  for (let i = 0; i < COUNT; i++) {
+    const seed = SEED + i;
+    const stack = randomLayerStack({ seed, layers: [2, 5] });
+    const lower = new SeededRandom(seed).int(1, stack.layers.length - 1);
+    const refs = await pushPair(`staged/ok${seed}`, stack.layers, lower);
+    const fresh = await pull(refs.full, join(base, `fresh-${seed}`));
+    const cacheDir = join(base, `staged-${seed}`);
+    const first = await pull(refs.bottom, cacheDir);
+    const second = await pull(refs.full, cacheDir);
+    if (fresh instanceof Error || first instanceof Error || second instanceof Error) {
+      t.fail(`seed ${seed}: a pull failed`, { fresh: String(fresh), first: String(first), second: String(second) });
+      continue;
+    }
+    t.ok(second.stats.layersReused >= 1 && second.stats.layersFetched >= 1, `seed ${seed}: the second pull reused the stored bottom layers and fetched the rest`);
+    const diffs = diffTrees(await snapshotTree(fresh.path), await snapshotTree(second.path));
+    t.same(diffs, [], `seed ${seed}: same tree (${lower} of ${stack.layers.length} layers stored first)`);
+    if (diffs.length === 0) staged++;
+  }
+  t.equal(staged, COUNT, `${staged} of ${COUNT} staged pulls equal a pull into an empty cache`);
+});
+
+t.test('hostile stacks: a staged pull fails or succeeds like a fresh one and never touches the host', async (t) => {
+  const victim = join(base, 'victim');
+  await makeVictim(victim);
+  for (let i = 0; i < Math.ceil(COUNT / 2); i++) {
+    const seed = SEED + 100_000 + i;
+    const stack = randomLayerStack({ seed, hostile: true, victim, layers: [2, 5] });
+    const lower = new SeededRandom(seed).int(1, stack.layers.length - 1);
+    const refs = await pushPair(`staged/evil${seed}`, stack.layers, lower);
+    const before = await victimState(victim);
+    const fresh = await pull(refs.full, join(base, `evil-fresh-${seed}`));
+    const cacheDir = join(base, `evil-staged-${seed}`);
+    const first = await pull(refs.bottom, cacheDir);
+    const second = await pull(refs.full, cacheDir);
+    if (first instanceof Error) {
+      t.ok(fresh instanceof Error, `seed ${seed}: the bottom layers alone fail, so does the whole image`);
+    } else if (fresh instanceof Error) {
+      t.equal(second instanceof Error ? second.code : 'succeeded', fresh.code, `seed ${seed}: the staged pull fails with the fresh pull's code`);
+    } else if (second instanceof Error) {
+      t.fail(`seed ${seed}: the staged pull failed (${second.code ?? ''} ${second.message}) where the fresh one succeeded`);
+    } else {
+      t.same(diffTrees(await snapshotTree(fresh.path), await snapshotTree(second.path)), [], `seed ${seed}: same tree as the fresh pull`);
+    }
+    t.same(victimChanges(before, await victimState(victim)), [], `seed ${seed}: the victim directory is unchanged`);
+  }
+});
