@@ -16,8 +16,7 @@ import {
   type TarEntry,
 } from '@broodbox/testkit';
 import { Cache } from '../src/cache.js';
-import { pullWithFetcher } from '../src/pull.js';
-import type { PullResult } from '../src/types.js';
+import { pullWithFetcher, type PullResult } from '../src/pull.js';
 
 // An image whose bottom layers are already stored is composed in two halves: the stored layers'
 // tree while the others download, then only what the upper layers change. Whatever the layers
@@ -32,10 +31,11 @@ const reg = await startRegistry();
 t.teardown(() => reg.stop());
 const base = await tempDir(t, 'bbox-staged-');
 
-type Outcome = PullResult | (Error & { code?: string });
+type PullError = Error & { code?: string };
+type Outcome = PullResult | PullError;
 
 async function pull(ref: string, cacheDir: string): Promise<Outcome> {
-  return pullWithFetcher(ref, { cache: new Cache(cacheDir), platform: 'linux/amd64' }).catch((err: Error & { code?: string }) => err);
+  return pullWithFetcher(ref, { cache: new Cache(cacheDir), platform: 'linux/amd64' }).catch((err: PullError) => err);
 }
 
 /** Pushes the whole stack and its bottom `lower` layers as two tags of one repository. */
