@@ -10,6 +10,8 @@ import type { DirNode, Inode, LeafNode, TreeNode } from './tree-model.js';
  * Directory metadata is not part of it: every directory's is set once the tree is complete.
  */
 export interface TreeUpdate {
+  /** Paths of `lower` that stay as they are on disk. */
+  kept: number;
   removals: string[];
   dirs: Array<{ path: string; entry: LayerEntry | undefined; depth: number }>;
   files: Array<{ path: string; layer: number; id: number }>;
@@ -33,7 +35,7 @@ function sameInode(a: Inode, b: Inode): boolean {
 
 /** Computes the {@link TreeUpdate} from `lower` (on disk) to `final`. */
 export function planTreeUpdate(lower: DirNode, final: DirNode): TreeUpdate {
-  const update: TreeUpdate = { removals: [], dirs: [], files: [], symlinks: [], links: [] };
+  const update: TreeUpdate = { kept: 0, removals: [], dirs: [], files: [], symlinks: [], links: [] };
   // Symlink inodes, known by their entry (each entry belongs to one layer): those still on disk
   // after the removals, with one of their kept paths, and those to make, with all their paths.
   const keptSymlinks = new Map<LayerEntry, string>();
@@ -72,6 +74,7 @@ export function planTreeUpdate(lower: DirNode, final: DirNode): TreeUpdate {
       const lc = l.children.get(name);
       const childPath = at(name);
       const kept = lc !== undefined && sameNode(lc, fc);
+      if (kept) update.kept++;
       if (fc.kind === 'dir') {
         if (kept) walk(lc as DirNode, fc, childPath, depth + 1);
         else addSubtree(fc, childPath, depth + 1);

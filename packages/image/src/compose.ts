@@ -57,6 +57,8 @@ export interface ComposeResult {
   summary: string;
   /** One record per created path, parents before children, siblings sorted (empty when not asked for). */
   records: RootfsRecord[];
+  /** Staged compose only: paths of the bottom layers' tree left as they were made. */
+  kept?: number;
 }
 
 interface Plan {
@@ -204,35 +206,40 @@ export async function composeLowerStage(layers: StoredLayer[], dest: string, opt
   const root = buildTree(layers.map((l) => l.index)).root;
   const { plan } = planTree(root, false);
   await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, planSteps(plan, layers, { meta: false }), opts.signal);
-  return { root, layers: layers.length };
+  return { root, layers };
 }
 
 /** The tree {@link composeLowerStage} made on disk, for {@link finishStagedCompose}. */
 export interface StagedTree {
   root: DirNode;
-  /** How many of the bottom layers it holds. */
-  layers: number;
+  /**
+   * The bottom layers it was made from. The full tree is built from these very index objects:
+   * an entry is recognised as unchanged by identity, so indexes read again would match nothing.
+   */
+  layers: StoredLayer[];
 }
 
 /**
- * The second half of a staged compose: turns `dest`, made by {@link composeLowerStage} from the
- * bottom `staged.layers` of `layers`, into exactly what {@link composeRootfs} makes from all of
- * them. Only what the upper layers change is touched: paths they remove or replace are removed,
- * what they add is made, then every directory gets its metadata.
+ * The second half of a staged compose: turns `dest`, made by {@link composeLowerStage}, into
+ * exactly what {@link composeRootfs} makes from the staged layers topped with `upper`. Only
+ * what the upper layers change is touched: paths they remove or replace are removed, what they
+ * add is made, then every directory gets its metadata. `kept` in the result counts the paths
+ * left as the first half made them.
  */
 export async function finishStagedCompose(
   staged: StagedTree,
-  layers: StoredLayer[],
+  upper: StoredLayer[],
   dest: string,
   opts: ComposeOptions = {},
 ): Promise<ComposeResult> {
+  const layers = [...staged.layers, ...upper];
   const root = buildTree(layers.map((l) => l.index)).root;
   const { plan, result } = planTree(root, opts.records !== false);
   const update = planTreeUpdate(staged.root, root);
   const steps = updateSteps(update, plan, layers, dest);
   await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, steps, opts.signal, { existing: true });
   await applyTreeXattrs(dest, plan.dirs, plan.symlinks);
-  return result;
+  return { ...result, kept: update.kept };
 }
 
 function* updateSteps(update: TreeUpdate, plan: Plan, layers: StoredLayer[], dest: string): Generator<PlanStep> {

@@ -18,6 +18,11 @@ export interface MaterialiseStats {
   bytesFetched: number;
   /** Layers already in the layer store (shared with other images). */
   layersReused: number;
+  /**
+   * When the image's bottom layers were already stored: paths of their tree, made while the other
+   * layers downloaded, that the upper layers left as they were (staged compose).
+   */
+  pathsKept?: number;
   /** What this call could not do in full (e.g. extended attributes without `setfattr`), each code once. */
   warnings?: PullWarning[];
 }
@@ -127,8 +132,8 @@ async function stagedFill(
   opts: MaterialiseOptions,
   stats: MaterialiseStats,
 ): Promise<RootFS> {
-  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const lower = await storedLayers(cache, img, diffIDs.slice(0, stored), limits.maxBytes);
+  const { maxBytes } = { ...DEFAULT_LIMITS, ...opts.limits };
+  const lower = await storedLayers(cache, img, diffIDs.slice(0, stored), maxBytes);
   const tmp = await cache.createTmpDir('rootfs');
   const dest = join(tmp, 'rootfs');
   // Either half failing stops the other (at its next batch or chunk) rather than letting it run
@@ -147,8 +152,9 @@ async function stagedFill(
     if (staged.status === 'rejected' || fetched.status === 'rejected') {
       throw opts.signal?.aborted ? opts.signal.reason : stop.signal.reason;
     }
-    const layers = await storedLayers(cache, img, diffIDs, limits.maxBytes);
-    const composed = await finishStagedCompose(staged.value, layers, dest, { records: false, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const upper = await storedLayers(cache, img, diffIDs.slice(stored), maxBytes, unpackedBytes(lower));
+    const composed = await finishStagedCompose(staged.value, upper, dest, { records: false, ...(opts.signal ? { signal: opts.signal } : {}) });
+    stats.pathsKept = composed.kept;
     return await publish(cache, img, diffIDs, tmp, composed, opts);
   } catch (err) {
     await cache.removeTmpDir(tmp);
@@ -156,18 +162,25 @@ async function stagedFill(
   }
 }
 
-/** The stored layers `diffIDs` with their indexes, checked against the unpacked-size limit. */
-async function storedLayers(cache: Cache, img: ResolvedImage, diffIDs: string[], maxBytes: number): Promise<StoredLayer[]> {
+/**
+ * The stored layers `diffIDs` with their indexes, checked against the unpacked-size limit
+ * (`priorBytes`: what the layers below them, read earlier, unpack to).
+ */
+async function storedLayers(cache: Cache, img: ResolvedImage, diffIDs: string[], maxBytes: number, priorBytes = 0): Promise<StoredLayer[]> {
   const layers: StoredLayer[] = [];
   for (const d of diffIDs) {
     const dir = cache.layerDir(d);
     layers.push({ dir, index: await readLayerIndex(dir) });
   }
-  const total = layers.reduce((n, l) => n + l.index.bytes, 0);
+  const total = priorBytes + unpackedBytes(layers);
   if (total > maxBytes) {
     throw new InvalidImageError(`image ${img.digest} unpacks to ${total} bytes, over the limit of ${maxBytes}`);
   }
   return layers;
+}
+
+function unpackedBytes(layers: StoredLayer[]): number {
+  return layers.reduce((n, l) => n + l.index.bytes, 0);
 }
 
 async function ensureLayers(

@@ -62,11 +62,34 @@ t.test(`${COUNT} stacks: a pull on stored bottom layers equals a pull into an em
       continue;
     }
     t.ok(second.stats.layersReused >= 1 && second.stats.layersFetched >= 1, `seed ${seed}: the second pull reused the stored bottom layers and fetched the rest`);
+    t.type(second.stats.pathsKept, 'number', `seed ${seed}: the second pull composed in two halves`);
     const diffs = diffTrees(await snapshotTree(fresh.path), await snapshotTree(second.path));
     t.same(diffs, [], `seed ${seed}: same tree (${lower} of ${stack.layers.length} layers stored first)`);
     if (diffs.length === 0) staged++;
   }
   t.equal(staged, COUNT, `${staged} of ${COUNT} staged pulls equal a pull into an empty cache`);
+});
+
+t.test('only what the new top layer changes is touched', async (t) => {
+  const files = (dir: string, n: number, content: string): TarEntry[] => [
+    { path: `${dir}/`, type: 'dir' },
+    ...Array.from({ length: n }, (_, i): TarEntry => ({ path: `${dir}/f${i}`, type: 'file', content: `${content} ${i}\n` })),
+  ];
+  const baseLayer: TarEntry[] = [...files('usr', 200, 'base'), { path: 'etc/', type: 'dir' }, { path: 'etc/conf', type: 'file', content: 'v1\n' }];
+  const v1: TarEntry[] = [...files('app', 20, 'v1')];
+  const v2: TarEntry[] = [...files('app', 20, 'v2'), { path: 'etc/conf', type: 'file', content: 'v2\n' }, { path: 'usr/.wh.f0', type: 'file', content: '' }];
+  const layers = [baseLayer, v1, v2].map((entries) => makeLayer(entries));
+  await pushImage(reg.url, 'staged/top', buildImage({ layers: layers.slice(0, 2) }), { tag: 'v1' });
+  await pushImage(reg.url, 'staged/top', buildImage({ layers: [layers[0]!, layers[2]!] }), { tag: 'v2' });
+  const cacheDir = join(base, 'top');
+  await pull(`${reg.host}/staged/top:v1`, cacheDir);
+  const got = await pull(`${reg.host}/staged/top:v2`, cacheDir);
+  const fresh = await pull(`${reg.host}/staged/top:v2`, join(base, 'top-fresh'));
+  if (got instanceof Error || fresh instanceof Error) throw got instanceof Error ? got : fresh;
+  t.equal(got.stats.layersFetched, 1, 'one layer fetched');
+  // The base layer's 200 files, usr/, etc/ and etc/conf minus the whited-out usr/f0 and the replaced etc/conf.
+  t.equal(got.stats.pathsKept, 201, 'the base layer\'s paths stayed as the first half made them');
+  t.same(diffTrees(await snapshotTree(fresh.path), await snapshotTree(got.path)), [], 'same tree as a pull into an empty cache');
 });
 
 t.test('hostile stacks: a staged pull fails or succeeds like a fresh one and never touches the host', async (t) => {
