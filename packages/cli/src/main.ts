@@ -1,10 +1,7 @@
-// Entry point of `bbox`. Start-up cost matters (a warm `bbox pull` should cost little more than
-// starting node), so only what a command needs is loaded, and only when it is needed.
-
-function finish(code: number): void {
-  // Exit explicitly: idle keep-alive sockets must not hold the process open after the work is done.
-  process.stdout.write('', () => process.exit(code));
-}
+// The full command line of `bbox`. Start-up cost matters, so only what a command needs is
+// loaded, and only when it is needed. `bin/bbox.js` sends `bbox pull` to the bundled
+// pull-entry first, which comes here for whatever the cache alone cannot answer.
+import { exitWhenFlushed } from './exit-when-flushed.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'pull') {
@@ -22,4 +19,4 @@ async function main(argv: string[]): Promise<number> {
   return runCli(argv, cliVersion());
 }
 
-finish(await main(process.argv.slice(2)));
+exitWhenFlushed(await main(process.argv.slice(2)));

@@ -3,7 +3,7 @@ import { CliError } from './errors.js';
 import { reportError, warn, type CommandIo } from './command-io.js';
 import { resolveSettings, type Settings } from './settings.js';
 import { watchInterrupts } from './interrupt.js';
-import { pullJson, pullSummary, type PulledImage } from './pull-report.js';
+import { reportPull, type PulledImage } from './pull-report.js';
 import { pullPolicyFlag } from './pull-policy-flag.js';
 import { pullOptionsFrom } from './pull-options.js';
 import type { ProgressReporter } from './progress.js';
@@ -70,7 +70,7 @@ async function pullWith(req: PullRequest, io: CommandIo, settings: Settings, loa
     });
     progress?.finish();
     const policy = result.policy ?? lib.formatPullPolicy(lib.parsePullPolicy(settings.pull.value));
-    io.stdout.write(req.json ? pullJson(result, policy) : req.quiet ? `${result.path}\n` : pullSummary(result));
+    reportPull(io, result, policy, req);
     const keep = [result.digest, ...(await awaitRefresh(result.refresh, result.ref, req, io))];
     await evict(cache, settings, keep, io);
     return 0;

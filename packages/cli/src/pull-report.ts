@@ -1,5 +1,6 @@
-import type { RootFS } from '@broodbox/image';
+import type { PullWarning, RootFS } from '@broodbox/image';
 import { formatBytes } from './byte-size.js';
+import { warn, type CommandIo } from './command-io.js';
 
 /** What a pull reports about itself (`stats` of the library's result). */
 export interface PullStatsView {
@@ -8,10 +9,18 @@ export interface PullStatsView {
   network: boolean;
   unchanged?: boolean;
   layersReused?: number;
+  /** What the pull could not do in full although it succeeded (e.g. no setfattr for file capabilities). */
+  warnings?: PullWarning[];
 }
 
 /** The result of a pull as the CLI sees it. */
 export type PulledImage = RootFS & { stats?: PullStatsView; policy?: string };
+
+/** How `bbox pull` prints its result. */
+export interface PullOutputMode {
+  json: boolean;
+  quiet: boolean;
+}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -33,7 +42,18 @@ export function pullSummary(r: PulledImage): string {
   return `${r.ref}: ${describePull(r)}\n  digest  ${r.digest}\n  rootfs  ${r.path}\n`;
 }
 
-/** The `--json` object: exactly these keys, in this order. */
+/** The `--json` object: exactly these keys, in this order, then `warnings` when the pull had any. */
 export function pullJson(r: PulledImage, policy: string): string {
-  return JSON.stringify({ ref: r.ref, digest: r.digest, rootfs: r.path, fromCache: r.fromCache, policy }) + '\n';
+  const warnings = r.stats?.warnings?.map((w) => ({ code: w.code, message: w.message }));
+  const base = { ref: r.ref, digest: r.digest, rootfs: r.path, fromCache: r.fromCache, policy };
+  return JSON.stringify(warnings?.length ? { ...base, warnings } : base) + '\n';
+}
+
+/**
+ * Prints a finished pull: the result on stdout as the mode asks, and each warning on stderr,
+ * except with `--json`, whose object carries them (a script reads one stream).
+ */
+export function reportPull(io: CommandIo, r: PulledImage, policy: string, mode: PullOutputMode): void {
+  io.stdout.write(mode.json ? pullJson(r, policy) : mode.quiet ? `${r.path}\n` : pullSummary(r));
+  if (!mode.json) for (const w of r.stats?.warnings ?? []) warn(io, w.message);
 }

@@ -86,7 +86,7 @@ export async function makeSandbox(): Promise<Sandbox & { cleanup(): Promise<void
     cacheDir,
     globalConfig: join(home, '.config', 'broodbox', 'config.yaml'),
     env,
-    run: (args, opts = {}) => runBbox(args, { cwd: opts.cwd ?? workdir, env: { ...env, ...opts.env } }),
+    run: (args, opts = {}) => runBbox(args, { ...(opts.bin ? { bin: opts.bin } : {}), cwd: opts.cwd ?? workdir, env: { ...env, ...opts.env } }),
     write,
     cleanup: () => rm(root, { recursive: true, force: true }),
   };

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,13 +33,16 @@ t.test('the packed packages install with npm into an empty prefix, and the insta
   const reg = await startRegistry();
   t.teardown(() => reg.stop());
   const digest = await push(reg, 'cli/packed', '1', appImage('packed'));
-  const pulled = await runBbox(['pull', '--json', `${reg.host}/cli/packed:1`], {
-    bin: join(prefix, 'node_modules', '@broodbox', 'cli', 'bin', 'bbox.js'),
-    cwd: work,
-    env: { ...env, XDG_CACHE_HOME: join(work, 'cache') },
-  });
+  const installed = join(prefix, 'node_modules', '@broodbox', 'cli');
+  const pull = () => runBbox(['pull', '--json', `${reg.host}/cli/packed:1`], { bin: join(installed, 'bin', 'bbox.js'), cwd: work, env: { ...env, XDG_CACHE_HOME: join(work, 'cache') } });
+  const pulled = await pull();
   t.equal(pulled.code, 0, pulled.stderr);
   const o = JSON.parse(pulled.stdout) as { digest: string; rootfs: string };
   t.equal(o.digest, digest, 'the installed bbox pulls from a registry');
   t.ok(o.rootfs.startsWith(join(work, 'cache')), 'into the default cache under $XDG_CACHE_HOME');
+
+  t.ok(existsSync(join(installed, 'dist', 'pull-entry.cjs')), 'the bundled start of bbox pull is in the package');
+  const again = await pull();
+  t.equal(again.code, 0, again.stderr);
+  t.same(JSON.parse(again.stdout), { ...o, fromCache: true }, 'the installed bbox answers a cached image');
 });
