@@ -1,10 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { BboxCommand } from './base-command.js';
-import { watchInterrupts } from '../interrupt.js';
-import { parseRunRequest } from '../run-request.js';
-import { launchVm } from '../run-launch.js';
-import type { PulledImage } from '../pull-report.js';
-import { pullOptionsFrom } from '../pull-options.js';
+import { runRun } from '../run-action.js';
 
 /** `bbox run`: pulls an image (under the pull policy) and runs a command in it in a microVM. */
 export class RunCommand extends BboxCommand {
@@ -43,8 +39,7 @@ export class RunCommand extends BboxCommand {
   command = Option.Rest({ name: 'CMD' });
 
   protected async perform(): Promise<number> {
-    const settings = await this.settings({ pull: this.pull, noRegistryCache: this.noRegistryCache || undefined });
-    const request = parseRunRequest(
+    return runRun(
       {
         ref: this.ref,
         command: this.command,
@@ -57,25 +52,12 @@ export class RunCommand extends BboxCommand {
         accel: this.accel,
         volumes: this.volumes,
         net: this.net,
+        pull: this.pull,
+        noRegistryCache: this.noRegistryCache,
+        config: this.configFile,
+        cacheDir: this.cacheDir,
       },
-      settings.vm,
-      { cwd: process.cwd(), env: this.context.env },
+      this.io(),
     );
-    const [lib, cache] = await Promise.all([import('@broodbox/image'), this.openCache(settings)]);
-    const interrupt = watchInterrupts();
-    try {
-      const pullOptions = pullOptionsFrom(settings, cache, interrupt.signal);
-      const image: PulledImage = await lib.pullWithFetcher(request.ref, pullOptions);
-      const kernelImage = request.kernelImage ? await lib.pullWithFetcher(request.kernelImage, pullOptions) : undefined;
-      const exitCode = await launchVm({ request, image, cache, signal: interrupt.signal, kernelImageRootfs: kernelImage?.path });
-      // `background`: the refresh ran beside the VM; let it finish so the next run finds it.
-      const refreshed = await image.refresh;
-      if (refreshed && !refreshed.ok) this.warn(`background refresh of ${image.ref} failed, the cached image was kept: ${refreshed.error?.message ?? 'unknown error'}`);
-      return exitCode;
-    } catch (err) {
-      return this.fail(interrupt.explain(err));
-    } finally {
-      interrupt.dispose();
-    }
   }
 }
