@@ -1,18 +1,16 @@
+import { readOption, type OptionTable } from './argv-option.js';
 import type { PullRequest } from './pull-action.js';
 
-const STRING_FLAGS: Record<string, 'pull' | 'platform' | 'config' | 'cacheDir'> = {
-  '--pull': 'pull',
-  '--platform': 'platform',
-  '--config': 'config',
-  '--cache-dir': 'cacheDir',
-};
-
-const BOOLEAN_FLAGS: Record<string, 'noPull' | 'noRegistryCache' | 'json' | 'quiet'> = {
-  '--no-pull': 'noPull',
-  '--no-registry-cache': 'noRegistryCache',
-  '--json': 'json',
-  '--quiet': 'quiet',
-  '-q': 'quiet',
+const OPTIONS: OptionTable<PullRequest> = {
+  '--pull': ['pull', 'string'],
+  '--platform': ['platform', 'string'],
+  '--config': ['config', 'string'],
+  '--cache-dir': ['cacheDir', 'string'],
+  '--no-pull': ['noPull', 'boolean'],
+  '--no-registry-cache': ['noRegistryCache', 'boolean'],
+  '--json': ['json', 'boolean'],
+  '--quiet': ['quiet', 'boolean'],
+  '-q': ['quiet', 'boolean'],
 };
 
 /**
@@ -28,25 +26,14 @@ export function parsePullArgv(argv: string[]): PullRequest | undefined {
   let ref: string | undefined;
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const stringKey = STRING_FLAGS[name];
-    const boolKey = BOOLEAN_FLAGS[name];
-    if (stringKey || boolKey) {
-      if (seen.has(stringKey ?? boolKey!)) return undefined;
-      seen.add(stringKey ?? boolKey!);
-    }
-    if (stringKey) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || (eq < 0 && value.startsWith('-'))) return undefined;
-      req[stringKey] = value;
-    } else if (boolKey && eq < 0) {
-      req[boolKey] = true;
-    } else if (!arg.startsWith('-') && ref === undefined) {
+    if (!arg.startsWith('-')) {
+      if (ref !== undefined) return undefined;
       ref = arg;
-    } else {
-      return undefined;
+      continue;
     }
+    const last = readOption(argv, i, OPTIONS, req, seen);
+    if (last === undefined) return undefined;
+    i = last;
   }
   if (ref === undefined) return undefined;
   req.ref = ref;

@@ -1,25 +1,25 @@
+import { readOption, type OptionTable } from './argv-option.js';
 import type { RunArgs } from './run-action.js';
 
-type StringKey = 'pull' | 'config' | 'cacheDir' | 'cpus' | 'memory' | 'workdir' | 'user' | 'timeout' | 'accel';
-type ArrayKey = 'env' | 'volumes';
-
-const STRING_FLAGS: Record<string, StringKey> = {
-  '--pull': 'pull',
-  '--config': 'config',
-  '--cache-dir': 'cacheDir',
-  '--cpus': 'cpus',
-  '--memory': 'memory',
-  '-w': 'workdir',
-  '--workdir': 'workdir',
-  '-u': 'user',
-  '--user': 'user',
-  '--timeout': 'timeout',
-  '--accel': 'accel',
+const OPTIONS: OptionTable<RunArgs> = {
+  '--pull': ['pull', 'string'],
+  '--config': ['config', 'string'],
+  '--cache-dir': ['cacheDir', 'string'],
+  '--cpus': ['cpus', 'string'],
+  '--memory': ['memory', 'string'],
+  '-w': ['workdir', 'string'],
+  '--workdir': ['workdir', 'string'],
+  '-u': ['user', 'string'],
+  '--user': ['user', 'string'],
+  '--timeout': ['timeout', 'string'],
+  '--accel': ['accel', 'string'],
+  '-e': ['env', 'array'],
+  '--env': ['env', 'array'],
+  '-v': ['volumes', 'array'],
+  '--volume': ['volumes', 'array'],
+  '--no-registry-cache': ['noRegistryCache', 'boolean'],
+  '--net': ['net', 'boolean'],
 };
-
-const ARRAY_FLAGS: Record<string, ArrayKey> = { '-e': 'env', '--env': 'env', '-v': 'volumes', '--volume': 'volumes' };
-
-const BOOLEAN_FLAGS: Record<string, 'noRegistryCache' | 'net'> = { '--no-registry-cache': 'noRegistryCache', '--net': 'net' };
 
 /**
  * Reads the common shapes of `bbox run [OPTIONS] REF [-- CMD ARG…]` without loading the full
@@ -35,25 +35,9 @@ export function parseRunArgv(argv: string[]): RunArgs | undefined {
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-')) return withCommand(args, arg, argv.slice(i + 1));
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const boolKey = BOOLEAN_FLAGS[name];
-    if (boolKey) {
-      if (eq > 0 || seen.has(boolKey)) return undefined;
-      seen.add(boolKey);
-      args[boolKey] = true;
-      continue;
-    }
-    const key = STRING_FLAGS[name] ?? ARRAY_FLAGS[name];
-    if (!key) return undefined;
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (eq < 0 && value.startsWith('-'))) return undefined;
-    if (key === 'env' || key === 'volumes') (args[key] ??= []).push(value);
-    else {
-      if (seen.has(key)) return undefined;
-      seen.add(key);
-      args[key] = value;
-    }
+    const last = readOption(argv, i, OPTIONS, args, seen);
+    if (last === undefined) return undefined;
+    i = last;
   }
   return undefined;
 }
