@@ -3,7 +3,8 @@ import pLimit from 'p-limit';
 import type { Descriptor, Platform, Reference, ResolvedImage } from 'oci-client-lite';
 import type { Cache } from './cache.js';
 import { extractLayer, readLayerIndex } from './layer-extract.js';
-import { composeLowerStage, composeRootfs, finishStagedCompose, type ComposeResult, type StoredLayer } from './compose.js';
+import { composeLowerStage, composeRootfs, finishStagedCompose, type ComposeResult, type StagedTree, type StoredLayer } from './compose.js';
+import { runTogether } from './run-together.js';
 import { layerCompression } from './layer-media.js';
 import { InvalidImageError } from './pull-errors.js';
 import { CacheFullError } from './cache-errors.js';
@@ -136,24 +137,14 @@ async function stagedFill(
   const lower = await storedLayers(cache, img, diffIDs.slice(0, stored), maxBytes);
   const tmp = await cache.createTmpDir('rootfs');
   const dest = join(tmp, 'rootfs');
-  // Either half failing stops the other (at its next batch or chunk) rather than letting it run
-  // on; the first failure is the one reported.
-  const stop = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-  const stopOn = (err: unknown) => {
-    if (!stop.signal.aborted) stop.abort(err);
-    throw err;
-  };
   try {
-    const [staged, fetched] = await Promise.allSettled([
-      composeLowerStage(lower, dest, { signal }).catch(stopOn),
-      ensureLayers(cache, fetcher, img, diffIDs, { ...opts, signal }, stats).catch(stopOn),
-    ]);
-    if (staged.status === 'rejected' || fetched.status === 'rejected') {
-      throw opts.signal?.aborted ? opts.signal.reason : stop.signal.reason;
-    }
+    // Either half failing stops the other rather than letting it run on.
+    const [staged] = await runTogether<StagedTree | void>(
+      [(signal) => composeLowerStage(lower, dest, { signal }), (signal) => ensureLayers(cache, fetcher, img, diffIDs, { ...opts, signal }, stats)],
+      opts.signal,
+    );
     const upper = await storedLayers(cache, img, diffIDs.slice(stored), maxBytes, unpackedBytes(lower));
-    const composed = await finishStagedCompose(staged.value, upper, dest, { records: false, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const composed = await finishStagedCompose(staged as StagedTree, upper, dest, { records: false, ...(opts.signal ? { signal: opts.signal } : {}) });
     stats.pathsKept = composed.kept;
     return await publish(cache, img, diffIDs, tmp, composed, opts);
   } catch (err) {
@@ -192,30 +183,23 @@ async function ensureLayers(
   stats: MaterialiseStats,
 ): Promise<void> {
   const limit = pLimit(LAYER_CONCURRENCY);
-  // One failed layer stops its siblings, and the pull settles only once every layer's download has
-  // ended and its tmp dir is gone: a rejected pull leaves no work running and no space taken.
-  const stop = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   const seen = new Set<string>();
-  const jobs: Promise<void>[] = [];
+  const tasks: Array<(signal: AbortSignal) => Promise<void>> = [];
   img.manifest.layers.forEach((desc, index) => {
     const diffID = diffIDs[index]!;
     // Images may repeat a layer (empty layers are common): fetch it once.
     if (seen.has(diffID)) return;
     seen.add(diffID);
-    const job = limit(() => {
-      signal.throwIfAborted();
-      return ensureLayer(cache, fetcher, desc, diffID, index, { ...opts, signal }, stats);
-    });
-    jobs.push(job.catch((err: unknown) => {
-      stop.abort(err);
-      throw err;
-    }));
+    tasks.push((signal) =>
+      limit(() => {
+        signal.throwIfAborted();
+        return ensureLayer(cache, fetcher, desc, diffID, index, { ...opts, signal }, stats);
+      }),
+    );
   });
-  const results = await Promise.allSettled(jobs);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  // The first failure is the cause; the siblings' aborts only echo it.
-  if (failed) throw stop.signal.aborted && !opts.signal?.aborted ? stop.signal.reason : failed.reason;
+  // One failed layer stops its siblings, and the pull settles only once every layer's download has
+  // ended and its tmp dir is gone: a rejected pull leaves no work running and no space taken.
+  await runTogether(tasks, opts.signal);
 }
 
 async function ensureLayer(

@@ -3,6 +3,7 @@ import t from 'tap';
 import {
   buildImage,
   diffTrees,
+  inspectCacheDir,
   makeLayer,
   makeVictim,
   pushImage,
@@ -115,5 +116,7 @@ t.test('hostile stacks: a staged pull fails or succeeds like a fresh one and nev
       t.same(diffTrees(await snapshotTree(fresh.path), await snapshotTree(second.path)), [], `seed ${seed}: same tree as the fresh pull`);
     }
     t.same(victimChanges(before, await victimState(victim)), [], `seed ${seed}: the victim directory is unchanged`);
+    const inv = await inspectCacheDir(cacheDir);
+    t.same({ problems: inv.problems, tmp: inv.tmp }, { problems: [], tmp: [] }, `seed ${seed}: cache consistent, nothing left in tmp/`);
   }
 });
