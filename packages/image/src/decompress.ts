@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdStream } from 'fzstd';
 import { LayerDecompressError } from './layer-errors.js';
@@ -32,8 +32,12 @@ export async function* decompressLayer(
   if (compression === 'gzip' || native) {
     const stream =
       compression === 'gzip' ? zlib.createGunzip({ chunkSize: GUNZIP_CHUNK }) : (native as NativeZstd)();
-    input.on('error', (err) => (stream as unknown as Readable).destroy(err));
     input.on('data', (chunk: Buffer) => onInput(chunk.length));
+    // An input that errors, or closes before its end (even before this call), ends the output
+    // with that error instead of leaving it waiting for bytes forever.
+    finished(input, (err) => {
+      if (err) (stream as unknown as Readable).destroy(err);
+    });
     input.pipe(stream as unknown as NodeJS.WritableStream);
     try {
       for await (const chunk of stream as unknown as AsyncIterable<Buffer>) yield chunk;

@@ -62,6 +62,8 @@ export async function extractLayer(compressed: Readable, opts: ExtractLayerOptio
   const onAbort = () => compressed.destroy(opts.signal?.reason as Error);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    // An abort before the listener was added (while the download opened) fires no event.
+    opts.signal?.throwIfAborted();
     const tarHash = await feed(compressed, opts, recorder, writer);
     await writer.flush();
     const actual = `sha256:${tarHash.digest.digest('hex')}`;

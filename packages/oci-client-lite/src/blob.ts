@@ -58,6 +58,7 @@ export function verifiedBlobStream(desc: Descriptor, open: BlobOpener, opts: Ver
     let stalls = 0;
     let interruptions = 0;
     let res: HttpResponse | undefined;
+    let handing = false;
     try {
       for (;;) {
         res = await open(offset);
@@ -87,13 +88,18 @@ export function verifiedBlobStream(desc: Descriptor, open: BlobOpener, opts: Ver
             offset += c.length;
             if (offset > desc.size) throw new SizeMismatchError(`blob ${desc.digest}`, desc.size, offset, ctx);
             hash.update(c);
-            if (held) yield held;
+            if (held) {
+              handing = true;
+              yield held;
+              handing = false;
+            }
             held = c;
             opts.onProgress?.({ digest: desc.digest, done: offset, total: desc.size });
           }
         } catch (err) {
           if (opts.signal?.aborted) throw opts.signal.reason;
-          if (!isInterruption(err)) throw err;
+          // Thrown in at the yield: the consumer destroyed the stream with an error; never resume.
+          if (handing || !isInterruption(err)) throw err;
           stalls = nextStalls(stalls, offset - before);
           interruptions++;
           if (stalls > maxResumes || interruptions > MAX_INTERRUPTIONS) {

@@ -236,7 +236,12 @@ export class RegistryClient {
       if (!firstUsed) first.res.body.destroy();
     });
     if (signal) {
-      const onAbort = () => stream.destroy(signal.reason);
+      const onAbort = () => {
+        // The caller may not be reading yet: the stream keeps the reason for its next read, and an
+        // abort the caller asked for must not surface as an uncaught 'error' event.
+        stream.on('error', () => undefined);
+        stream.destroy(signal.reason);
+      };
       signal.addEventListener('abort', onAbort, { once: true });
       stream.once('close', () => signal.removeEventListener('abort', onAbort));
     }

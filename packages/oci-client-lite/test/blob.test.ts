@@ -1,5 +1,6 @@
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { verifiedBlobStream, type HttpResponse, type Descriptor } from '../src/index.js';
@@ -81,4 +82,17 @@ t.test('gives up after repeated cuts without progress', async (t) => {
   );
   await t.rejects(digestStream(s), { code: 'BLOB_INCOMPLETE', message: /cut 3 times/ });
   t.equal(calls, 3, 'first attempt plus two resumes that made no progress');
+});
+
+t.test('a consumer that destroys the stream with an error ends the download: no resume request', async (t) => {
+  const asked: number[] = [];
+  const s = verifiedBlobStream(desc, async (offset) => {
+    asked.push(offset);
+    return response(200, data);
+  });
+  s.once('data', () => s.destroy(new Error('consumer gave up')));
+  const [err] = (await once(s, 'error')) as [Error];
+  if (!s.closed) await once(s, 'close');
+  t.equal(err.message, 'consumer gave up', 'the stream keeps the consumer’s error');
+  t.same(asked, [0], 'only the first request was made');
 });
