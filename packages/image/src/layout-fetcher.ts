@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Descriptor, ImageIndex, Platform, Reference, ResolvedImage } from 'oci-client-lite';
 import { MediaType } from 'oci-client-lite/media-types';
 import { selectManifest } from 'oci-client-lite/platform';
@@ -141,7 +141,8 @@ export class LayoutFetcher implements Fetcher {
       throw new LayoutError(`layer ${desc.digest} is missing from layout ${ref.repository}`);
     });
     if (st.size !== desc.size) throw new LayoutError(`layer ${desc.digest} in ${ref.repository} is ${st.size} bytes, the manifest says ${desc.size}`, 'SIZE_MISMATCH');
-    return createReadStream(path, { highWaterMark: 1 << 20 }).pipe(verifyingStream(desc, opts.onProgress));
+    // pipeline, not pipe: a read error reaches the consumer, and a consumer that stops closes the file.
+    return pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), verifyingStream(desc, opts.onProgress), () => undefined);
   }
 }
 
