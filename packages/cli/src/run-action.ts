@@ -29,6 +29,8 @@ export async function runRun(args: RunArgs, io: CommandIo): Promise<number> {
       const pullOptions = pullOptionsFrom(settings, cache, interrupt.signal);
       const image: PulledImage = await lib.pullWithFetcher(request.ref, pullOptions);
       const kernelImage = request.kernelImage ? await lib.pullWithFetcher(request.kernelImage, pullOptions) : undefined;
+      // As `bbox pull` does: what the pull could not apply is said before the VM's output starts.
+      for (const w of [...(image.stats?.warnings ?? []), ...(kernelImage?.stats?.warnings ?? [])]) warn(io, w.message);
       const exitCode = await launchVm({ request, image, cache, signal: interrupt.signal, kernelImageRootfs: kernelImage?.path });
       // `background`: the refresh ran beside the VM; let it finish so the next run finds it.
       const refreshed = await image.refresh;

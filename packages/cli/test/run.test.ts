@@ -45,4 +45,14 @@ t.test('bbox run boots the image: output, environment, the guest exit code, the 
   const slow = await run(['--timeout', '2', ref, '--', 'sleep', '60']);
   t.equal(slow.code, 124, 'the timeout stops the VM with exit 124');
   t.match(slow.stderr, /^bbox: .*timeout/);
+
+  // A pull that could not apply extended attributes says so, as `bbox pull` does, and the VM still runs.
+  const marked = makeLayer([{ path: 'etc/marked', type: 'file', content: 'x\n', xattrs: { 'user.origin': 'image' } }]);
+  await pushImage(reg.url, 'cli/busybox-xattr', buildImage({ layers: [layer, marked] }), { tag: '1' });
+  const noTool = await sb.run(['run', '--cache-dir', sb.cacheDir, '--accel', 'tcg', `${reg.host}/cli/busybox-xattr:1`, '--', 'echo', 'ran'], {
+    env: { ...env, BBOX_SETFATTR: join(sb.root, 'no-such-setfattr') },
+  });
+  t.equal(noTool.code, 0, noTool.stderr);
+  t.equal(noTool.stdout, 'ran\n');
+  t.match(noTool.stderr, /^bbox: warning: .*setfattr is not installed/, 'the pull warning is printed');
 });
