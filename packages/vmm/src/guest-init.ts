@@ -5,6 +5,7 @@
  * `bbox.stdout` and `bbox.stderr` carry the program's output, `bbox.status` carries `started`,
  * `exit N` or `fail REASON` lines; kernel and init messages stay on the serial console (ttyS0).
  */
+import type { ResolvedLaunch } from './launch.js';
 import type { VmSpec } from './spec.js';
 
 /** Names of the virtio-serial ports, shared by host and guest. */
@@ -55,7 +56,7 @@ export const GUEST_FSTABS = {
 } as const;
 
 /** The initramfs /init. Bump INIT_VERSION when it changes so cached initramfs images are rebuilt. */
-export const INIT_VERSION = 4;
+export const INIT_VERSION = 5;
 export const INIT_SCRIPT = `#!/bin/sh
 # bbox guest init v${INIT_VERSION}: mount the root disk, run the command, report its exit status, power off.
 PATH=/bin
@@ -103,7 +104,6 @@ bbox_volumes() { :; }
 volume() {
   mkdir -p "/newroot$2" && mount -t virtiofs -o "$3" "$1" "/newroot$2" || fail "cannot mount shared directory $2"
 }
-BBOX_EXEC='${EXEC_SCRIPT.replace(/'/g, `'\\''`)}'
 . /bbox/spec
 load /lib/modules/load.list
 [ "$BBOX_NET" = 1 ] && load /lib/modules/load-net.list
@@ -133,7 +133,7 @@ if [ "$BBOX_NET" = 1 ]; then
 fi
 
 echo started >"$status_port"
-chroot /newroot ${BB} env -i -- "$@" </dev/null >"$out" 2>"$err"
+"$@" </dev/null >"$out" 2>"$err"
 echo "exit $?" >"$status_port"
 poweroff -f
 `;
@@ -144,6 +144,22 @@ export interface GuestOptions {
   network?: boolean;
   /** virtio-fs shares to mount: tag, absolute guest path, read-only. */
   shares?: { tag: string; guest: string; readOnly?: boolean }[];
+  /** The command as found on the host: run with one `nsenter` instead of the exec script. */
+  launch?: ResolvedLaunch;
+}
+
+/**
+ * The command line /init runs (its `"$@"`). With a launch found on the host: `env -i` with the
+ * image's environment, then `nsenter` into the root at the working directory (dropping to the user),
+ * then the command. Otherwise: `env -i` inside the root runs the exec script, which makes a missing
+ * working directory, looks the command up and reports what it cannot find.
+ */
+function commandWords(spec: VmSpec, launch: ResolvedLaunch | undefined): string[] {
+  if (launch) {
+    const user = spec.uid === 0 && spec.gid === 0 ? [] : ['-S', String(spec.uid), '-G', String(spec.gid)];
+    return ['env', '-i', '--', ...spec.env, '/bin/busybox', 'nsenter', '-F', '-r/newroot', `-w/newroot${launch.workDir}`, ...user, '--', launch.command, ...spec.argv.slice(1)];
+  }
+  return ['chroot', '/newroot', BB, 'env', '-i', '--', ...spec.env, BB, 'sh', '-c', EXEC_SCRIPT, 'bbox-exec', spec.workingDir, String(spec.uid), String(spec.gid), ...spec.argv];
 }
 
 /** The per-VM `/bbox/spec` file that /init sources: shell assignments and the `set --` line for env + exec. */
@@ -153,15 +169,7 @@ export function specScript(spec: VmSpec, opts: GuestOptions = {}): string {
     `BBOX_HOSTNAME=${shellQuote(opts.hostname ?? 'bbox')}`,
     `BBOX_VOLUMES=${opts.shares?.length ? 1 : ''}`,
     `bbox_volumes() { :;${(opts.shares ?? []).map((s) => ` volume ${shellQuote(s.tag)} ${shellQuote(s.guest)} ${s.readOnly ? 'ro' : 'rw'};`).join('')} }`,
-    // env -i takes the KEY=value words, then runs the exec script inside the root.
-    `set -- ${[...spec.env, BB, 'sh', '-c'].map(shellQuote).join(' ')} "$BBOX_EXEC" bbox-exec ${[
-      spec.workingDir,
-      String(spec.uid),
-      String(spec.gid),
-      ...spec.argv,
-    ]
-      .map(shellQuote)
-      .join(' ')}`,
+    `set -- ${commandWords(spec, opts.launch).map(shellQuote).join(' ')}`,
   ];
   return lines.join('\n') + '\n';
 }

@@ -17,6 +17,7 @@ import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from './e
 import { ensureInitramfs, specArchive } from './initramfs.js';
 import { findKernel, type KernelFiles, type KernelOptions } from './kernel.js';
 import { defaultVmCacheDir } from './paths.js';
+import { resolveLaunch } from './launch.js';
 import { kernelCmdline, QemuBackend } from './qemu.js';
 import { buildVmSpec, type VmSpec, type VmSpecOverrides } from './spec.js';
 import { checkVolumes, startShares, type Share, type Volume } from './volumes.js';
@@ -111,7 +112,9 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     shares = await startShares(volumes, sockDir);
     const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
     const hostname = opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}`;
-    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, shares: guestShares }));
+    // Shared directories can hide or add files the command lookup would see: the guest decides then.
+    const launch = volumes.length === 0 ? await resolveLaunch(opts.rootfsPath, spec) : undefined;
+    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, shares: guestShares, launch }));
     channels = await HostChannels.open(sockDir, opts.stdout ?? process.stdout, opts.stderr ?? process.stderr);
     const started = Date.now();
     const machine = await boot.backend.start({

@@ -169,3 +169,17 @@ t.test('volumes: a host directory is shared read-write, or read-only even agains
   t.match(ro.got.err, /Read-only file system/);
   t.notOk(existsSync(join(share, 'ro.txt')) || existsSync(join(share, 'ro2.txt')), 'nothing written through a read-only share');
 });
+
+t.test('a command found on the host runs exactly as one the guest looks up itself', async (t) => {
+  const probe = ['sh', '-c', 'pwd; id -u; id -g; env | sort'];
+  const share = join(base, 'empty-share');
+  mkdirSync(share, { recursive: true });
+  // No shared directory: the host finds sh and the guest runs it with nsenter. With one, the guest's
+  // exec script looks it up (a share could hide or add programs).
+  const fast = run({ cmd: probe, workingDir: '/srv', user: 'app:staff' });
+  const looked = run({ cmd: probe, workingDir: '/srv', user: 'app:staff', volumes: [{ host: share, guest: '/mnt/share', readOnly: true }] });
+  t.equal((await fast.result).exitCode, 0, fast.got.err);
+  t.equal((await looked.result).exitCode, 0, looked.got.err);
+  t.equal(fast.got.out, looked.got.out, 'same directory, ids and environment');
+  t.match(fast.got.out, /^\/srv\n1000\n50\n/);
+});
