@@ -63,6 +63,8 @@ export class StoreWriter {
   private ended: Promise<void> | undefined;
   private onEnded: (() => void) | undefined;
   private bucketsMade = -1;
+  private endAcked = false;
+  private exited = false;
   private readonly pool = new BufferPool();
 
   constructor(
@@ -74,9 +76,15 @@ export class StoreWriter {
     this.worker.on('error', (err) => {
       this.failure ??= err;
       this.wakeAll();
+    });
+    this.worker.on('exit', () => {
+      // Before its answer to 'end', an exit means writes may be missing (the thread crashed or
+      // was stopped): that is a failure, and a later flush must not wait for an answer.
+      if (!this.endAcked) this.failure ??= new StoreWriteError('the writer thread stopped before finishing', 'STORE_WRITER_STOPPED');
+      this.exited = true;
+      this.wakeAll();
       this.onEnded?.();
     });
-    this.worker.on('exit', () => this.onEnded?.());
   }
 
   get error(): Error | undefined {
@@ -135,6 +143,7 @@ export class StoreWriter {
     this.send();
     // The thread handles messages in order: its answer to 'end' comes after every write.
     this.ended ??= new Promise<void>((resolve) => {
+      if (this.exited) return resolve();
       this.onEnded = resolve;
       this.worker.postMessage('end');
     }).then(async () => {
@@ -149,7 +158,10 @@ export class StoreWriter {
     if (ack.data) this.pool.give(ack.data);
     if (ack.error) this.failure ??= new StoreWriteError(ack.error.message, ack.error.code);
     if (this.inFlight <= this.opts.bufferBudget || this.failure) this.wakeAll();
-    if (ack.ended) this.onEnded?.();
+    if (ack.ended) {
+      this.endAcked = true;
+      this.onEnded?.();
+    }
   }
 
   private wakeAll(): void {
