@@ -519,6 +519,15 @@ export class Cache {
     return collectGarbage(await this.ctx(await this.layout()), opts);
   }
 
+  /**
+   * Removes those of the layers `diffIDs` that no entry uses and nothing holds or locks; the
+   * others stay. A pull that ran out of space gives back with it what it stored.
+   */
+  async dropUnusedLayers(diffIDs: string[]): Promise<CleanupReport> {
+    const { dropUnusedLayers } = await import('./gc.js');
+    return dropUnusedLayers(await this.ctx(await this.layout()), diffIDs.map((d) => checkDigest(d)));
+  }
+
   /** Least-recently-used eviction by age and/or total size; `keep`, held and locked entries stay. */
   async evict(opts: EvictOptions = {}): Promise<CleanupReport> {
     const { evictEntries } = await import('./evict.js');

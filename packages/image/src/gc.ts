@@ -58,3 +58,18 @@ export async function collectGarbage(ctx: Ctx, opts: GcOptions = {}): Promise<Cl
   await sweepLayers(c, inv, remaining);
   return c.report;
 }
+
+/**
+ * Removes those of `diffIDs` that no entry was built from and that nothing holds or locks: what a
+ * pull stored before it failed, when nothing else needs it. Layers another pull is using stay.
+ */
+export async function dropUnusedLayers(ctx: Ctx, diffIDs: string[]): Promise<CleanupReport> {
+  const c = new Cleanup(ctx.layout, ctx.lockStaleMs, false);
+  const wanted = new Set(diffIDs);
+  const inv = await readInventory(ctx.layout, { hostPlatform: ctx.hostPlatform, dryRun: true });
+  const needed = new Set(inv.entries.flatMap((e) => e.layers));
+  for (const l of inv.layers) {
+    if (wanted.has(l.diffID) && !needed.has(l.diffID)) await c.layer(l.diffID, l.size, l.held);
+  }
+  return c.report;
+}

@@ -70,16 +70,24 @@ export async function materialise(
   opts: MaterialiseOptions,
 ): Promise<{ rootfs: RootFS; stats: MaterialiseStats }> {
   const diffIDs = checkShape(img);
-  const stats: MaterialiseStats = { layersFetched: 0, bytesFetched: 0, layersReused: 0 };
+  const stats: RunStats = { layersFetched: 0, bytesFetched: 0, layersReused: 0, stored: [] };
   const existing = await cache.get(img.digest);
   if (existing) return { rootfs: { ...existing, fromCache: true }, stats };
   const bytes = img.manifest.layers.reduce((n, l) => n + l.size, 0);
   opts.onProgress?.({ type: 'resolved', ref: opts.refString, digest: img.digest, layers: diffIDs.length, bytes });
 
-  return cache.withLock(`image-${img.digest}`, () => fill(cache, fetcher, img, diffIDs, opts, stats)).catch((err: unknown) => {
-    throw isNoSpace(err) ? new CacheFullError(cache.dir, err) : err;
+  const filled = cache.withLock(`image-${img.digest}`, () => fill(cache, fetcher, img, diffIDs, opts, stats));
+  return filled.then(({ rootfs, stats: { stored: _, ...reported } }) => ({ rootfs, stats: reported }), async (err: unknown) => {
+    if (!isNoSpace(err)) throw err;
+    // Out of space: the layers this pull stored help no one while the image cannot fit, so they
+    // go (unless another image or pull uses them). After other failures they stay for a retry.
+    await cache.dropUnusedLayers(stats.stored).catch(() => undefined);
+    throw new CacheFullError(cache.dir, err);
   });
 }
+
+/** The stats, plus what only this module needs: the layers this call put in the layer store. */
+type RunStats = MaterialiseStats & { stored: string[] };
 
 /** ENOSPC or EDQUOT, whichever layer (store writer, composer, metadata) ran into it. */
 function isNoSpace(err: unknown): boolean {
@@ -93,8 +101,8 @@ async function fill(
   img: ResolvedImage,
   diffIDs: string[],
   opts: MaterialiseOptions,
-  stats: MaterialiseStats,
-): Promise<{ rootfs: RootFS; stats: MaterialiseStats }> {
+  stats: RunStats,
+): Promise<{ rootfs: RootFS; stats: RunStats }> {
   // Another process may have published it while this one waited for the lock.
   const again = await cache.get(img.digest);
   if (again) return { rootfs: { ...again, fromCache: true }, stats };
@@ -131,7 +139,7 @@ async function stagedFill(
   diffIDs: string[],
   stored: number,
   opts: MaterialiseOptions,
-  stats: MaterialiseStats,
+  stats: RunStats,
 ): Promise<RootFS> {
   const { maxBytes } = { ...DEFAULT_LIMITS, ...opts.limits };
   const lower = await storedLayers(cache, img, diffIDs.slice(0, stored), maxBytes);
@@ -180,7 +188,7 @@ async function ensureLayers(
   img: ResolvedImage,
   diffIDs: string[],
   opts: MaterialiseOptions,
-  stats: MaterialiseStats,
+  stats: RunStats,
 ): Promise<void> {
   const limit = pLimit(LAYER_CONCURRENCY);
   const seen = new Set<string>();
@@ -209,7 +217,7 @@ async function ensureLayer(
   diffID: string,
   index: number,
   opts: MaterialiseOptions,
-  stats: MaterialiseStats,
+  stats: RunStats,
 ): Promise<void> {
   if (await cache.hasLayer(diffID)) {
     stats.layersReused++;
@@ -241,6 +249,7 @@ async function ensureLayer(
         },
       });
       await cache.publishLayer(tmp, diffID, layerIndex.bytes);
+      stats.stored.push(diffID);
     } catch (err) {
       await cache.removeTmpDir(tmp);
       throw err;

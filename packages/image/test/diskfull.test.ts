@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, statfs } from 'node:fs/promises';
+import { mkdir, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -40,6 +40,10 @@ const cache = () => new Cache(cacheDir);
 const first = await pullWithFetcher(`${reg.host}/full/small:v1`, { cache: cache(), platform: 'linux/amd64' });
 const smallTree = await snapshotTree(first.path);
 
+async function storedLayers(): Promise<string[]> {
+  return (await readdir(join(cacheDir, 'layers'))).filter((n) => !n.endsWith('.json')).sort();
+}
+
 async function usedBytes(): Promise<number> {
   const s = await statfs(mnt);
   return (s.blocks - s.bfree) * s.bsize;
@@ -60,6 +64,25 @@ t.test('a pull that does not fit fails with one named error and leaves no trace'
   t.same(inv.problems, [], 'no partial entry, no dangling ref');
   t.same(inv.entries, [small.digest], 'only the older entry');
   t.ok((await usedBytes()) <= usedBefore + 64 * 1024, 'the space taken by the failed pull is given back');
+});
+
+t.test('a layer that was stored before the disk filled up is given back too', async (t) => {
+  const mixed = buildImage({
+    layers: [
+      makeLayer([{ path: 'small-first', type: 'file', content: randomBytes(512 * 1024) }]),
+      makeLayer([{ path: 'too-big', type: 'file', content: randomBytes(10 * 1024 * 1024) }]),
+    ],
+  });
+  await pushImage(reg.url, 'full/mixed', mixed, { tag: 'v1' });
+  const layersBefore = await storedLayers();
+  const usedBefore = await usedBytes();
+  const err = await pullWithFetcher(`${reg.host}/full/mixed:v1`, { cache: cache(), platform: 'linux/amd64' }).then(
+    () => undefined,
+    (e: Error & { code?: string }) => e,
+  );
+  t.equal(err?.name, 'CacheFullError', err?.message);
+  t.same(await storedLayers(), layersBefore, 'the layer store holds what it held before');
+  t.ok((await usedBytes()) <= usedBefore + 64 * 1024, 'and the space is back');
 });
 
 t.test('older entries are intact and usable after the failure', async (t) => {

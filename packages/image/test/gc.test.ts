@@ -212,3 +212,17 @@ t.test('purge through a symlinked cache dir works on the target, and refuses a f
   await t.rejects(new Cache(foreign).purge(), CacheDirError);
   t.same(await readdir(foreign), ['mine']);
 });
+
+t.test('dropUnusedLayers removes only the given layers that no entry uses and nothing holds', async (t) => {
+  const { cache, dir } = await populated(t);
+  const held = fakeDigest('layer-held');
+  await publishFakeLayer(cache, held, 10);
+  const release = await cache.holdLayers([held]);
+  const unused = fakeDigest('layer-unused');
+  const report = await cache.dropUnusedLayers([BASE, TOP_B, unused, held]);
+  await release();
+  t.same(ids(report, 'layer'), [unused], 'only the unused, unheld layer goes');
+  t.same(report.skipped.map((s) => s.id), [held], 'the held one is reported as skipped');
+  const left = (await readdir(join(dir, 'layers'))).filter((n) => !n.endsWith('.json')).sort();
+  t.same(left, [BASE, TOP_A, TOP_B, held].map((d) => d.replace(':', '-')).sort(), 'every other layer stays, unlisted ones included');
+});
