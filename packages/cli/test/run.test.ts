@@ -42,6 +42,10 @@ t.test('bbox run boots the image: output, environment, the guest exit code, the 
   t.equal(seven.stdout, 'hi 1\n', 'environment from the flag and from the image');
   t.equal(seven.code, 7, "the guest command's exit code is bbox's");
 
+  const typo = await run([ref, '--', 'no-such-command']);
+  t.equal(typo.code, 127, 'a command in no PATH directory exits 127');
+  t.match(typo.stderr, /^bbox: no-such-command: not found in PATH \(/);
+
   const slow = await run(['--timeout', '2', ref, '--', 'sleep', '60']);
   t.equal(slow.code, 124, 'the timeout stops the VM with exit 124');
   t.match(slow.stderr, /^bbox: .*timeout/);

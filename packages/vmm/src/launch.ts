@@ -3,11 +3,13 @@
  * the same tree: the working directory, then argv[0] in the image's PATH (the first regular file with
  * an execute bit, symlinks followed inside the rootfs). When the host can tell, the guest runs the
  * command with one `nsenter` instead of a shell that looks it up: under TCG every process and every
- * line of shell costs milliseconds. When it cannot (a missing working directory the guest must make,
- * a command not found, shared directories that may hide or add files), the guest script decides.
+ * line of shell costs milliseconds. A bare command that is certainly in no PATH directory gets the
+ * script's own answer (exit 127) without a boot. When the host cannot tell (a missing working
+ * directory the guest must make, paths under the guest's /proc, /sys or /dev, shared directories
+ * that may hide or add files), the guest script decides.
  */
 import { lstat } from 'node:fs/promises';
-import { relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { resolveInRoot } from './rootfs-read.js';
 import type { VmSpec } from './spec.js';
 
@@ -34,21 +36,54 @@ async function isDir(host: string): Promise<boolean> {
   return st?.isDirectory() ?? false;
 }
 
-/** A regular file with an execute bit: what `[ -f f ] && [ -x f ]` accepts for root. */
-async function isExecutable(root: string, guest: string): Promise<boolean> {
+/**
+ * What `[ -f f ] && [ -x f ]` says of `guest` for root: `exec` for a regular file with an execute
+ * bit; `hidden` when the path lies under a guest mount point, where the host cannot tell; else `no`.
+ */
+async function probe(root: string, guest: string): Promise<'exec' | 'no' | 'hidden'> {
+  if (guestPath(root, join(root, guest)) === undefined) return 'hidden';
   const host = await resolveInRoot(root, guest);
-  if (host === undefined || guestPath(root, host) === undefined) return false;
+  if (host === undefined) return 'no';
+  if (guestPath(root, host) === undefined) return 'hidden';
   const st = await lstat(host).catch(() => undefined);
-  return st !== undefined && st.isFile() && (st.mode & 0o111) !== 0;
+  return st !== undefined && st.isFile() && (st.mode & 0o111) !== 0 ? 'exec' : 'no';
 }
 
 /** The PATH directories the shell's `for d in $PATH` (IFS=:) visits: empty fields kept, a trailing one dropped. */
+function pathValue(env: string[]): string {
+  return [...env].reverse().find((kv) => kv.startsWith('PATH='))?.slice(5) ?? '';
+}
+
 function pathDirs(env: string[]): string[] {
-  const path = [...env].reverse().find((kv) => kv.startsWith('PATH='))?.slice(5) ?? '';
+  const path = pathValue(env);
   if (path === '') return [];
   const dirs = path.split(':');
   if (dirs[dirs.length - 1] === '') dirs.pop();
   return dirs;
+}
+
+/** The host's verdict: the command found, certainly not there, or not something it can tell. */
+type Lookup = { kind: 'found'; launch: ResolvedLaunch } | { kind: 'missing' } | { kind: 'unknown' };
+
+async function lookup(root: string, spec: VmSpec): Promise<Lookup> {
+  const unknown: Lookup = { kind: 'unknown' };
+  const wdHost = await resolveInRoot(root, spec.workingDir);
+  if (wdHost === undefined || !(await isDir(wdHost))) return unknown;
+  const workDir = guestPath(root, wdHost);
+  if (workDir === undefined) return unknown;
+  const cmd = spec.argv[0] as string;
+  // Relative paths start at the (resolved) working directory, as they do for the guest shell; no
+  // lexical clean-up, so `..` after a symlink goes where the kernel would take it.
+  const inGuest = (p: string) => (p.startsWith('/') ? p : `${workDir}/${p}`);
+  if (cmd.includes('/')) return (await probe(root, inGuest(cmd))) === 'exec' ? { kind: 'found', launch: { workDir, command: cmd } } : unknown;
+  let hidden = false;
+  for (const dir of pathDirs(spec.env)) {
+    const candidate = `${dir}/${cmd}`;
+    const found = await probe(root, inGuest(candidate));
+    if (found === 'exec') return { kind: 'found', launch: { workDir, command: candidate } };
+    hidden ||= found === 'hidden';
+  }
+  return hidden ? unknown : { kind: 'missing' };
 }
 
 /**
@@ -56,18 +91,16 @@ function pathDirs(env: string[]): string[] {
  * (see the module comment). Never reads outside `root`.
  */
 export async function resolveLaunch(root: string, spec: VmSpec): Promise<ResolvedLaunch | undefined> {
-  const wdHost = await resolveInRoot(root, spec.workingDir);
-  if (wdHost === undefined || !(await isDir(wdHost))) return undefined;
-  const workDir = guestPath(root, wdHost);
-  if (workDir === undefined) return undefined;
-  const cmd = spec.argv[0] as string;
-  // Relative paths start at the (resolved) working directory, as they do for the guest shell; no
-  // lexical clean-up, so `..` after a symlink goes where the kernel would take it.
-  const inGuest = (p: string) => (p.startsWith('/') ? p : `${workDir}/${p}`);
-  if (cmd.includes('/')) return (await isExecutable(root, inGuest(cmd))) ? { workDir, command: cmd } : undefined;
-  for (const dir of pathDirs(spec.env)) {
-    const candidate = `${dir}/${cmd}`;
-    if (await isExecutable(root, inGuest(candidate))) return { workDir, command: candidate };
-  }
-  return undefined;
+  const found = await lookup(root, spec);
+  return found.kind === 'found' ? found.launch : undefined;
+}
+
+/**
+ * The message and exit status the guest's exec script would give for a bare command found in no
+ * PATH directory, when the host can tell that for certain (no shared directories assumed);
+ * undefined otherwise. Saves booting a VM only to learn that.
+ */
+export async function missingCommand(root: string, spec: VmSpec): Promise<{ message: string; exitCode: number } | undefined> {
+  if ((await lookup(root, spec)).kind !== 'missing') return undefined;
+  return { message: `bbox: ${spec.argv[0]}: not found in PATH (${pathValue(spec.env)})\n`, exitCode: 127 };
 }

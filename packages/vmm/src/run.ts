@@ -17,7 +17,7 @@ import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from './e
 import { ensureInitramfs, specArchive } from './initramfs.js';
 import { findKernel, type KernelFiles, type KernelOptions } from './kernel.js';
 import { defaultVmCacheDir } from './paths.js';
-import { resolveLaunch } from './launch.js';
+import { missingCommand, resolveLaunch } from './launch.js';
 import { kernelCmdline, QemuBackend } from './qemu.js';
 import { buildVmSpec, type VmSpec, type VmSpecOverrides } from './spec.js';
 import { checkVolumes, startShares, type Share, type Volume } from './volumes.js';
@@ -65,7 +65,7 @@ export interface RunVmResult {
   spec: VmSpec;
   /** Whether this run built the root disk. */
   diskBuilt: boolean;
-  /** From start of the machine to its power-off. */
+  /** From start of the machine to its power-off; 0 when none was started (a command found in no PATH directory). */
   machineMs: number;
 }
 
@@ -99,6 +99,12 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   const volumes = opts.volumes ?? [];
   await checkVolumes(volumes);
   const boot = await prepareBoot(opts);
+  // Shared directories can hide or add files the command lookup would see: the guest decides then.
+  const missing = volumes.length === 0 ? await missingCommand(opts.rootfsPath, spec) : undefined;
+  if (missing) {
+    (opts.stderr ?? process.stderr).write(missing.message);
+    return { exitCode: missing.exitCode, accel: boot.accel, spec, diskBuilt: false, machineMs: 0 };
+  }
   const disk = await ensureRootDisk(opts.rootfsPath, opts.diskPath, { signal: opts.signal });
 
   await mkdir(opts.workDir, { recursive: true });
@@ -112,7 +118,6 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     shares = await startShares(volumes, sockDir);
     const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
     const hostname = opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}`;
-    // Shared directories can hide or add files the command lookup would see: the guest decides then.
     const launch = volumes.length === 0 ? await resolveLaunch(opts.rootfsPath, spec) : undefined;
     await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, shares: guestShares, launch }));
     channels = await HostChannels.open(sockDir, opts.stdout ?? process.stdout, opts.stderr ?? process.stderr);

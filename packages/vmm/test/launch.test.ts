@@ -1,7 +1,7 @@
 import t from 'tap';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveLaunch } from '../src/launch.js';
+import { missingCommand, resolveLaunch } from '../src/launch.js';
 import { specScript } from '../src/guest-init.js';
 import type { VmSpec } from '../src/spec.js';
 
@@ -77,4 +77,13 @@ t.test('the spec runs a found command with nsenter, anything else with the exec 
   t.notMatch(asRoot, /'-S'/, 'root keeps its ids');
   const script = specScript(spec(['tool']));
   t.match(script, /^set -- 'chroot' '\/newroot' .* 'sh' '-c' '[^]*' 'bbox-exec' '\/' '0' '0' 'tool'$/m);
+});
+
+t.test('a bare command in no PATH directory gets the guest script\'s answer without a boot, when certain', async (t) => {
+  t.same(await missingCommand(root, spec(['missing'])), { message: 'bbox: missing: not found in PATH (/usr/local/bin:/usr/bin:/bin)\n', exitCode: 127 });
+  t.same(await missingCommand(root, spec(['hostfile'])), { message: 'bbox: hostfile: not found in PATH (/usr/local/bin:/usr/bin:/bin)\n', exitCode: 127 }, 'a link out of the rootfs finds nothing');
+  t.equal(await missingCommand(root, spec(['tool'])), undefined, 'found: nothing to say');
+  t.equal(await missingCommand(root, spec(['missing'], { workingDir: '/srv/missing' })), undefined, 'a working directory the guest makes: the guest decides');
+  t.equal(await missingCommand(root, spec(['missing'], { env: ['PATH=/dev/bin:/usr/bin'] })), undefined, 'a PATH directory under a guest mount: the guest decides');
+  t.equal(await missingCommand(root, spec(['./missing'])), undefined, 'a path, not a bare name: the guest decides');
 });

@@ -183,3 +183,17 @@ t.test('a command found on the host runs exactly as one the guest looks up itsel
   t.equal(fast.got.out, looked.got.out, 'same directory, ids and environment');
   t.match(fast.got.out, /^\/srv\n1000\n50\n/);
 });
+
+t.test('a command in no PATH directory: the same message and 127, without a boot when no share is mounted', async (t) => {
+  const share = join(base, 'empty-share');
+  mkdirSync(share, { recursive: true });
+  const early = run({ cmd: ['no-such-command', 'arg'] });
+  const booted = run({ cmd: ['no-such-command', 'arg'], volumes: [{ host: share, guest: '/mnt/share', readOnly: true }] });
+  const [e, b] = [await early.result, await booted.result];
+  t.equal(e.exitCode, 127);
+  t.equal(b.exitCode, 127);
+  t.equal(early.got.err, booted.got.err, 'the host says what the guest says');
+  t.match(early.got.err, /^bbox: no-such-command: not found in PATH \(/);
+  t.equal(e.machineMs, 0, 'no machine was started');
+  t.ok(b.machineMs > 0, 'with a share, the guest looked it up');
+});
