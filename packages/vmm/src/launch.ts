@@ -49,11 +49,12 @@ async function probe(root: string, guest: string): Promise<'exec' | 'no' | 'hidd
   return st !== undefined && st.isFile() && (st.mode & 0o111) !== 0 ? 'exec' : 'no';
 }
 
-/** The PATH directories the shell's `for d in $PATH` (IFS=:) visits: empty fields kept, a trailing one dropped. */
+/** The value of the last `PATH=` entry of the environment ('' without one). */
 function pathValue(env: string[]): string {
   return [...env].reverse().find((kv) => kv.startsWith('PATH='))?.slice(5) ?? '';
 }
 
+/** The PATH directories the shell's `for d in $PATH` (IFS=:) visits: empty fields kept, a trailing one dropped. */
 function pathDirs(env: string[]): string[] {
   const path = pathValue(env);
   if (path === '') return [];
