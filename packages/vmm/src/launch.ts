@@ -63,11 +63,22 @@ function pathDirs(env: string[]): string[] {
   return dirs;
 }
 
-/** The host's verdict: the command found, certainly not there, or not something it can tell. */
-type Lookup = { kind: 'found'; launch: ResolvedLaunch } | { kind: 'missing' } | { kind: 'unknown' };
+/**
+ * The host's verdict on `spec`'s command: `found` (run it with `nsenter`), `missing` (a bare name in
+ * no PATH directory, for certain: the message and exit status the guest's exec script would give,
+ * so no VM need boot to learn them), or `unknown` (the guest decides).
+ */
+export type CommandLookup =
+  | { kind: 'found'; launch: ResolvedLaunch }
+  | { kind: 'missing'; message: string; exitCode: number }
+  | { kind: 'unknown' };
 
-async function lookup(root: string, spec: VmSpec): Promise<Lookup> {
-  const unknown: Lookup = { kind: 'unknown' };
+/**
+ * Looks `spec`'s command up in `root` as the guest's exec script would (see the module comment);
+ * shared directories are assumed absent. Never reads outside `root`.
+ */
+export async function lookupCommand(root: string, spec: VmSpec): Promise<CommandLookup> {
+  const unknown: CommandLookup = { kind: 'unknown' };
   const wdHost = await resolveInRoot(root, spec.workingDir);
   if (wdHost === undefined || !(await isDir(wdHost))) return unknown;
   const workDir = guestPath(root, wdHost);
@@ -84,24 +95,6 @@ async function lookup(root: string, spec: VmSpec): Promise<Lookup> {
     if (found === 'exec') return { kind: 'found', launch: { workDir, command: candidate } };
     hidden ||= found === 'hidden';
   }
-  return hidden ? unknown : { kind: 'missing' };
-}
-
-/**
- * Where the guest would find `spec`'s command in `root`; undefined when the guest must decide
- * (see the module comment). Never reads outside `root`.
- */
-export async function resolveLaunch(root: string, spec: VmSpec): Promise<ResolvedLaunch | undefined> {
-  const found = await lookup(root, spec);
-  return found.kind === 'found' ? found.launch : undefined;
-}
-
-/**
- * The message and exit status the guest's exec script would give for a bare command found in no
- * PATH directory, when the host can tell that for certain (no shared directories assumed);
- * undefined otherwise. Saves booting a VM only to learn that.
- */
-export async function missingCommand(root: string, spec: VmSpec): Promise<{ message: string; exitCode: number } | undefined> {
-  if ((await lookup(root, spec)).kind !== 'missing') return undefined;
-  return { message: `bbox: ${spec.argv[0]}: not found in PATH (${pathValue(spec.env)})\n`, exitCode: 127 };
+  if (hidden) return unknown;
+  return { kind: 'missing', message: `bbox: ${cmd}: not found in PATH (${pathValue(spec.env)})\n`, exitCode: 127 };
 }

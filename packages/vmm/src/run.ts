@@ -17,7 +17,7 @@ import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from './e
 import { ensureInitramfs, specArchive } from './initramfs.js';
 import { findKernel, type KernelFiles, type KernelOptions } from './kernel.js';
 import { defaultVmCacheDir } from './paths.js';
-import { missingCommand, resolveLaunch } from './launch.js';
+import { lookupCommand } from './launch.js';
 import { kernelCmdline, QemuBackend } from './qemu.js';
 import { buildVmSpec, type VmSpec, type VmSpecOverrides } from './spec.js';
 import { checkVolumes, startShares, type Share, type Volume } from './volumes.js';
@@ -100,10 +100,10 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   await checkVolumes(volumes);
   const boot = await prepareBoot(opts);
   // Shared directories can hide or add files the command lookup would see: the guest decides then.
-  const missing = volumes.length === 0 ? await missingCommand(opts.rootfsPath, spec) : undefined;
-  if (missing) {
-    (opts.stderr ?? process.stderr).write(missing.message);
-    return { exitCode: missing.exitCode, accel: boot.accel, spec, diskBuilt: false, machineMs: 0 };
+  const command = volumes.length === 0 ? await lookupCommand(opts.rootfsPath, spec) : undefined;
+  if (command?.kind === 'missing') {
+    (opts.stderr ?? process.stderr).write(command.message);
+    return { exitCode: command.exitCode, accel: boot.accel, spec, diskBuilt: false, machineMs: 0 };
   }
   const disk = await ensureRootDisk(opts.rootfsPath, opts.diskPath, { signal: opts.signal });
 
@@ -118,7 +118,7 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     shares = await startShares(volumes, sockDir);
     const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
     const hostname = opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}`;
-    const launch = volumes.length === 0 ? await resolveLaunch(opts.rootfsPath, spec) : undefined;
+    const launch = command?.kind === 'found' ? command.launch : undefined;
     await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, shares: guestShares, launch }));
     channels = await HostChannels.open(sockDir, opts.stdout ?? process.stdout, opts.stderr ?? process.stderr);
     const started = Date.now();

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { missingCommand, resolveLaunch } from '../src/launch.js';
+import { lookupCommand, type ResolvedLaunch } from '../src/launch.js';
 import { specScript } from '../src/guest-init.js';
 import type { VmSpec } from '../src/spec.js';
 
@@ -18,6 +18,18 @@ const spec = (argv: string[], over: Partial<VmSpec> = {}): VmSpec => ({
   memoryMiB: 256,
   ...over,
 });
+
+/** The launch when the host found the command, else undefined. */
+async function resolveLaunch(root: string, s: VmSpec): Promise<ResolvedLaunch | undefined> {
+  const r = await lookupCommand(root, s);
+  return r.kind === 'found' ? r.launch : undefined;
+}
+
+/** The guest script's answer when the host knows the command is missing, else undefined. */
+async function missingCommand(root: string, s: VmSpec): Promise<{ message: string; exitCode: number } | undefined> {
+  const r = await lookupCommand(root, s);
+  return r.kind === 'missing' ? { message: r.message, exitCode: r.exitCode } : undefined;
+}
 
 function exe(path: string, mode = 0o755): void {
   writeFileSync(path, '#!/bin/sh\n');
