@@ -29,12 +29,15 @@ async function danglingRecords(c: Cleanup, inv: Inventory, live: Set<string>): P
   }
 }
 
+/** The stored layers none of `entries` was built from. */
+function unneededLayers(inv: Inventory, entries: EntryInfo[]): Inventory['layers'] {
+  const needed = new Set(entries.flatMap((e) => e.layers));
+  return inv.layers.filter((l) => !needed.has(l.diffID));
+}
+
 /** Layers no remaining entry was built from. */
 export async function sweepLayers(c: Cleanup, inv: Inventory, remaining: EntryInfo[]): Promise<void> {
-  const needed = new Set(remaining.flatMap((e) => e.layers));
-  for (const l of inv.layers) {
-    if (!needed.has(l.diffID)) await c.layer(l.diffID, l.size, l.held);
-  }
+  for (const l of unneededLayers(inv, remaining)) await c.layer(l.diffID, l.size, l.held);
   await c.strayLayerRecords(inv, await readdir(c.layout.layers));
 }
 
@@ -67,9 +70,8 @@ export async function dropUnusedLayers(ctx: Ctx, diffIDs: string[]): Promise<Cle
   const c = new Cleanup(ctx.layout, ctx.lockStaleMs, false);
   const wanted = new Set(diffIDs);
   const inv = await readInventory(ctx.layout, { hostPlatform: ctx.hostPlatform, dryRun: true });
-  const needed = new Set(inv.entries.flatMap((e) => e.layers));
-  for (const l of inv.layers) {
-    if (wanted.has(l.diffID) && !needed.has(l.diffID)) await c.layer(l.diffID, l.size, l.held);
+  for (const l of unneededLayers(inv, inv.entries)) {
+    if (wanted.has(l.diffID)) await c.layer(l.diffID, l.size, l.held);
   }
   return c.report;
 }
