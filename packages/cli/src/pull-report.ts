@@ -55,5 +55,10 @@ export function pullJson(r: PulledImage, policy: string): string {
  */
 export function reportPull(io: CommandIo, r: PulledImage, policy: string, mode: PullOutputMode): void {
   io.stdout.write(mode.json ? pullJson(r, policy) : mode.quiet ? `${r.path}\n` : pullSummary(r));
-  if (!mode.json) for (const w of r.stats?.warnings ?? []) warn(io, w.message);
+  if (!mode.json) warnPull(io, r);
+}
+
+/** Prints each warning of a finished pull on stderr (`bbox: warning: …`). */
+export function warnPull(io: CommandIo, r: PulledImage): void {
+  for (const w of r.stats?.warnings ?? []) warn(io, w.message);
 }

@@ -1,7 +1,7 @@
 import { reportError, warn, type CommandIo } from './command-io.js';
 import { watchInterrupts } from './interrupt.js';
 import { pullOptionsFrom } from './pull-options.js';
-import type { PulledImage } from './pull-report.js';
+import { warnPull, type PulledImage } from './pull-report.js';
 import { launchVm } from './run-launch.js';
 import { parseRunRequest, type RunFlags } from './run-request.js';
 import { resolveSettings } from './settings.js';
@@ -30,7 +30,8 @@ export async function runRun(args: RunArgs, io: CommandIo): Promise<number> {
       const image: PulledImage = await lib.pullWithFetcher(request.ref, pullOptions);
       const kernelImage = request.kernelImage ? await lib.pullWithFetcher(request.kernelImage, pullOptions) : undefined;
       // As `bbox pull` does: what the pull could not apply is said before the VM's output starts.
-      for (const w of [...(image.stats?.warnings ?? []), ...(kernelImage?.stats?.warnings ?? [])]) warn(io, w.message);
+      warnPull(io, image);
+      if (kernelImage) warnPull(io, kernelImage);
       const exitCode = await launchVm({ request, image, cache, signal: interrupt.signal, kernelImageRootfs: kernelImage?.path });
       // `background`: the refresh ran beside the VM; let it finish so the next run finds it.
       const refreshed = await image.refresh;
