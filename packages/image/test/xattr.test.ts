@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmod, chown, lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { build } from 'esbuild';
 import t, { type Test } from 'tap';
 import {
   buildImage,
@@ -216,9 +217,10 @@ t.test('not as root: only user.* names are kept, and read-only files and directo
   ]);
   await writeFile(join(work, 'layer.tar.gz'), layer.blob);
   const src = new URL('../src/', import.meta.url).pathname;
+  const entry = join(work, 'child-entry.mjs');
   const script = join(work, 'child.mjs');
   await writeFile(
-    script,
+    entry,
     `import { createReadStream } from 'node:fs';
 const { extractLayer } = await import(${JSON.stringify(join(src, 'layer-extract.ts'))});
 const { composeRootfs } = await import(${JSON.stringify(join(src, 'compose.ts'))});
@@ -229,8 +231,12 @@ await composeRootfs([{ dir, index }], ${JSON.stringify(join(work, 'rootfs'))});
 console.log(JSON.stringify(index.entries.map((e) => [e.path, e.xattrs ?? null])));
 `,
   );
+  // One self-contained file, so the unprivileged child needs nothing from the checkout, which may
+  // sit where that user cannot read (a 0700 home or temporary directory).
+  await build({ entryPoints: [entry], outfile: script, bundle: true, platform: 'node', format: 'esm', logLevel: 'error' });
   await chmod(script, 0o644);
-  const child = spawnSync(process.execPath, ['--import', 'tsx', script], { uid: NOBODY, gid: NOBODY, cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
+  // `env -u`: the test runner adds its own preload to NODE_OPTIONS of every child, read from the checkout.
+  const child = spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, script], { uid: NOBODY, gid: NOBODY, cwd: work, encoding: 'utf8' });
   t.equal(child.status, 0, child.stderr);
   t.same(JSON.parse(child.stdout), [
     ['ro', { 'user.d': 'ZGly' }],
