@@ -8,17 +8,50 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const args = process.argv.slice(2);
+
+// Tiers, by file name: `*.unit.test.ts` needs no root, network or QEMU and runs first
+// (`pnpm test:unit`); `*.system.test.ts` boots VMs or drives whole CLI sessions; every other
+// `*.test.ts` is an integration test (a real registry, real files, root or a user it creates).
+const TIERS = {
+  unit: (f) => f.endsWith('.unit.test.ts'),
+  integration: (f) => !f.endsWith('.unit.test.ts') && !f.endsWith('.system.test.ts'),
+  system: (f) => f.endsWith('.system.test.ts'),
+};
+
+function testFiles(dir) {
+  if (!existsSync(join(root, dir))) return [];
+  return readdirSync(join(root, dir), { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => {
+      const rel = join(dir, e.name);
+      if (e.isDirectory()) return testFiles(rel);
+      return e.name.endsWith('.test.ts') ? [rel] : [];
+    });
+}
+
+let argv = process.argv.slice(2);
+let tier;
+if (argv[0] === '--tier') {
+  tier = argv[1];
+  argv = argv.slice(2);
+  if (!tier || !(tier in TIERS)) {
+    process.stdout.write(`run-tests: --tier takes one of ${Object.keys(TIERS).join(', ')}\n0 passed, 1 failed\n`);
+    process.exit(2);
+  }
+}
+const args = argv;
+const all = readdirSync(join(root, 'packages')).flatMap((p) => testFiles(join('packages', p, 'test')));
+// Without a tier, every file runs: the unit tier first, so a broken unit fails fast.
 const files = args.length
   ? args
-  : readdirSync(join(root, 'packages')).flatMap((p) => {
-      const dir = join('packages', p, 'test');
-      if (!existsSync(join(root, dir))) return [];
-      return readdirSync(join(root, dir))
-        .filter((f) => f.endsWith('.test.ts'))
-        .sort()
-        .map((f) => join(dir, f));
-    });
+  : tier
+    ? all.filter(TIERS[tier])
+    : [...all.filter(TIERS.unit), ...all.filter(TIERS.integration), ...all.filter(TIERS.system)];
+
+if (files.length === 0) {
+  process.stdout.write(`run-tests: no test files${tier ? ` in the ${tier} tier` : ''}\n0 passed, 0 failed\n`);
+  process.exit(0);
+}
 
 const tap = join(root, 'node_modules', '.bin', 'tap');
 // tap rebuilds its test class when .taprc's plugin list differs from its default, and the run that
