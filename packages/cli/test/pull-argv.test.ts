@@ -1,8 +1,8 @@
 import t from 'tap';
 import { Cli } from 'clipanion';
-import { PullCommand } from '../src/commands/pull.js';
-import { parsePullArgv } from '../src/pull-argv.js';
-import type { PullRequest } from '../src/pull-action.js';
+import { PullCommand } from '../src/pull/pull-command.js';
+import { parsePullArgv } from '../src/pull/pull-argv.js';
+import type { PullRequest } from '../src/pull/pull-action.js';
 
 function viaClipanion(argv: string[]): PullRequest {
   const cli = new Cli({ binaryName: 'bbox' });

@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from './errors.js';
-import { displayPath } from './display-path.js';
+import { ConfigError } from '../output/errors.js';
+import { displayPath } from '../output/display-path.js';
 import type { ConfigFile, RegistryConfig, ValueChecks } from './config-schema.js';
 
 /** File names looked for in the working directory and each parent, nearest first. */

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
-import { BboxCommand } from './base-command.js';
-import { formatBytes } from '../byte-size.js';
-import { shortDigest } from '../cache-table.js';
+import { BboxCommand } from '../command-line/base-command.js';
+import { formatBytes } from '../output/byte-size.js';
+import { shortDigest } from './cache-table.js';
 
 /** `bbox cache gc`: removes what no image reference needs. */
 export class CacheGcCommand extends BboxCommand {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
-import { BboxCommand } from './base-command.js';
-import { runPull } from '../pull-action.js';
+import { BboxCommand } from '../command-line/base-command.js';
+import { runPull } from './pull-action.js';
 
 /** `bbox pull`: turns an image reference into a rootfs directory in the cache. */
 export class PullCommand extends BboxCommand {

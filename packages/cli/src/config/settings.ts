@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { ConfigError, UsageError } from './errors.js';
-import { loadConfigLayers, mergeConfigs, valueChecks, type ConfigLayer } from './config.js';
-import { displayPath } from './display-path.js';
+import { ConfigError, UsageError } from '../output/errors.js';
+import { loadConfigLayers, mergeConfigs, valueChecks, type ConfigLayer } from './config-files.js';
+import { displayPath } from '../output/display-path.js';
 import type { RegistryConfig, VmConfig } from './config-schema.js';
 
 /** Values given on the command line (undefined: not given). */

@@ -1,5 +1,5 @@
-import { formatBytes } from './byte-size.js';
-import { formatAgo } from './relative-time.js';
+import { formatBytes } from '../output/byte-size.js';
+import { formatAgo } from '../output/relative-time.js';
 
 /** One cache entry as `bbox cache list` shows it. */
 export interface ListedEntry {

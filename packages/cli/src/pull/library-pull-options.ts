@@ -1,5 +1,5 @@
 import type { Cache, PullOptions } from '@broodbox/image';
-import type { Settings } from './settings.js';
+import type { Settings } from '../config/settings.js';
 
 /** The library's pull options that a command's resolved settings amount to (pull and run alike). */
 export function pullOptionsFrom(settings: Settings, cache: Cache, signal: AbortSignal): PullOptions {

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import type { Cache } from '@broodbox/image';
-import { reportError, warn, type CommandIo } from '../command-io.js';
-import { resolveSettings, type SettingFlags, type Settings } from '../settings.js';
+import { reportError, warn, type CommandIo } from '../output/command-io.js';
+import { resolveSettings, type SettingFlags, type Settings } from '../config/settings.js';
 
 /**
  * What every bbox command shares: `--config`, `--cache-dir`, settings resolution, and one place

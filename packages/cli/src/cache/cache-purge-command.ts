@@ -1,9 +1,9 @@
 import { Command, Option } from 'clipanion';
-import { BboxCommand } from './base-command.js';
-import { CliError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
-import { formatBytes } from '../byte-size.js';
-import { canAsk, confirm } from '../confirm.js';
+import { BboxCommand } from '../command-line/base-command.js';
+import { CliError } from '../output/errors.js';
+import { ExitCode } from '../output/exit-codes.js';
+import { formatBytes } from '../output/byte-size.js';
+import { canAsk, confirm } from '../output/confirm.js';
 
 /** `bbox cache purge`: empties the image cache. */
 export class CachePurgeCommand extends BboxCommand {

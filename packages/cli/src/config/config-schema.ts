@@ -1,10 +1,10 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { ConfigError } from './errors.js';
-import { displayPath } from './display-path.js';
-import { didYouMean } from './did-you-mean.js';
+import { ConfigError } from '../output/errors.js';
+import { displayPath } from '../output/display-path.js';
+import { didYouMean } from '../output/did-you-mean.js';
 import { parseDuration, DURATION_FORMS } from './duration.js';
-import { parseByteSize, BYTE_SIZE_FORMS } from './byte-size.js';
+import { parseByteSize, BYTE_SIZE_FORMS } from '../output/byte-size.js';
 
 /** One mirror of a registry: tried before the registry itself, in the order listed. */
 export interface MirrorConfig {

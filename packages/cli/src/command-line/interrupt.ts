@@ -1,5 +1,5 @@
-import { ExitCode } from './exit-codes.js';
-import { CliError } from './errors.js';
+import { ExitCode } from '../output/exit-codes.js';
+import { CliError } from '../output/errors.js';
 
 /** An AbortSignal tied to Ctrl-C and SIGTERM, and the exit code the signal asks for. */
 export interface Interrupt {

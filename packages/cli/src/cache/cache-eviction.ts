@@ -1,5 +1,5 @@
 import type { Cache } from '@broodbox/image';
-import type { Settings } from './settings.js';
+import type { Settings } from '../config/settings.js';
 
 /**
  * Applies `cache.maxAge` / `cache.maxBytes` after a command has used the cache: least recently

@@ -1,11 +1,11 @@
 import type { Cache, RefreshResult } from '@broodbox/image';
-import { CliError } from './errors.js';
-import { reportError, warn, type CommandIo } from './command-io.js';
-import { resolveSettings, type Settings } from './settings.js';
-import { watchInterrupts } from './interrupt.js';
+import { CliError } from '../output/errors.js';
+import { reportError, warn, type CommandIo } from '../output/command-io.js';
+import { resolveSettings, type Settings } from '../config/settings.js';
+import { watchInterrupts } from '../command-line/interrupt.js';
 import { reportPull, type PulledImage } from './pull-report.js';
 import { pullPolicyFlag } from './pull-policy-flag.js';
-import { pullOptionsFrom } from './pull-options.js';
+import { pullOptionsFrom } from './library-pull-options.js';
 import type { ProgressReporter } from './progress.js';
 
 /** `bbox pull`'s options, however they were parsed. */
@@ -52,7 +52,7 @@ async function awaitRefresh(refresh: Promise<RefreshResult> | undefined, ref: st
 
 async function evict(cache: Cache, settings: Settings, keep: string[], io: CommandIo): Promise<void> {
   if (settings.cacheMaxAge === undefined && settings.cacheMaxBytes === undefined) return;
-  const { evictAfterUse } = await import('./cache-eviction.js');
+  const { evictAfterUse } = await import('../cache/cache-eviction.js');
   await evictAfterUse(cache, settings, keep, (m) => warn(io, m));
 }
 

@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { UsageError } from '../output/errors.js';
 
 /**
  * The policy asked for on the command line: `--pull POLICY`, or the deprecated `--no-pull`

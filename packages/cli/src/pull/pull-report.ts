@@ -1,6 +1,6 @@
 import type { PullWarning, RootFS } from '@broodbox/image';
-import { formatBytes } from './byte-size.js';
-import { warn, type CommandIo } from './command-io.js';
+import { formatBytes } from '../output/byte-size.js';
+import { warn, type CommandIo } from '../output/command-io.js';
 
 /** What a pull reports about itself (`stats` of the library's result). */
 export interface PullStatsView {

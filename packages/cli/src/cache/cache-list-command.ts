@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
-import { BboxCommand } from './base-command.js';
-import { formatListing, listingTotals, type Listing } from '../cache-table.js';
+import { BboxCommand } from '../command-line/base-command.js';
+import { formatListing, listingTotals, type Listing } from './cache-table.js';
 
 /** `bbox cache list`: what the image cache holds. */
 export class CacheListCommand extends BboxCommand {

@@ -3,7 +3,7 @@
 // often, and its cost is mostly Node loading modules. Whatever the cache cannot answer goes to
 // the full command line, which starts over.
 import { parsePullArgv } from './pull-argv.js';
-import { exitWhenFlushed } from './exit-when-flushed.js';
+import { exitWhenFlushed } from '../output/exit-when-flushed.js';
 import type { PullRequest } from './pull-action.js';
 
 /** Policies that always ask the registry, as documented; their aliases are recognised later, once the library is loaded. */
@@ -38,7 +38,7 @@ async function answerFromCache(req: PullRequest): Promise<number | undefined> {
 async function start(): Promise<void> {
   const req = parsePullArgv(process.argv.slice(2));
   const code = req && !handOffAtOnce(req, process.env) ? await answerFromCache(req) : undefined;
-  if (code === undefined) await import('./main.js');
+  if (code === undefined) await import('../main.js');
   else exitWhenFlushed(code);
 }
 

@@ -1,5 +1,5 @@
 import type { PullProgress } from '@broodbox/image';
-import { formatBytes } from './byte-size.js';
+import { formatBytes } from '../output/byte-size.js';
 
 interface LayerLine {
   digest: string;

@@ -1,10 +1,10 @@
 import { Cache, parsePullPolicy, pullWithFetcher } from '@broodbox/image';
 import type { PullRequest } from './pull-action.js';
-import { reportError, type CommandIo } from './command-io.js';
-import { resolveSettings } from './settings.js';
-import { pullOptionsFrom } from './pull-options.js';
+import { reportError, type CommandIo } from '../output/command-io.js';
+import { resolveSettings } from '../config/settings.js';
+import { pullOptionsFrom } from './library-pull-options.js';
 import { reportPull } from './pull-report.js';
-import { watchInterrupts } from './interrupt.js';
+import { watchInterrupts } from '../command-line/interrupt.js';
 import { offlineFetcher } from './offline-fetcher.js';
 
 /** Policies that a cached tag can satisfy without the registry (`max-age` while it is fresh). */

@@ -1,17 +1,17 @@
 import { Builtins, Cli, type BaseContext, type CommandClass } from 'clipanion';
-import { ExitCode } from './exit-codes.js';
-import { didYouMean } from './did-you-mean.js';
+import { ExitCode } from '../output/exit-codes.js';
+import { didYouMean } from '../output/did-you-mean.js';
 
 type Loader = () => Promise<CommandClass>;
 
 // Each command is loaded only when it is the one asked for: start-up time is part of every pull.
 const LOADERS: Record<string, Loader> = {
-  pull: async () => (await import('./commands/pull.js')).PullCommand,
-  run: async () => (await import('./commands/run.js')).RunCommand,
-  'cache list': async () => (await import('./commands/cache-list.js')).CacheListCommand,
-  'cache gc': async () => (await import('./commands/cache-gc.js')).CacheGcCommand,
-  'cache purge': async () => (await import('./commands/cache-purge.js')).CachePurgeCommand,
-  'cache verify': async () => (await import('./commands/cache-verify.js')).CacheVerifyCommand,
+  pull: async () => (await import('../pull/pull-command.js')).PullCommand,
+  run: async () => (await import('../commands/run.js')).RunCommand,
+  'cache list': async () => (await import('../cache/cache-list-command.js')).CacheListCommand,
+  'cache gc': async () => (await import('../cache/cache-gc-command.js')).CacheGcCommand,
+  'cache purge': async () => (await import('../cache/cache-purge-command.js')).CachePurgeCommand,
+  'cache verify': async () => (await import('../cache/cache-verify-command.js')).CacheVerifyCommand,
 };
 
 function requested(argv: string[]): string | undefined {

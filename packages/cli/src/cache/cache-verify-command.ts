@@ -1,8 +1,8 @@
 import { Command, Option } from 'clipanion';
-import { BboxCommand } from './base-command.js';
-import { shortDigest } from '../cache-table.js';
-import { ExitCode } from '../exit-codes.js';
-import { CliError } from '../errors.js';
+import { BboxCommand } from '../command-line/base-command.js';
+import { shortDigest } from './cache-table.js';
+import { ExitCode } from '../output/exit-codes.js';
+import { CliError } from '../output/errors.js';
 import type { Cache } from '@broodbox/image';
 
 /** What `cache.verify()` reports, as far as this command reads it. */
