@@ -2,7 +2,7 @@ import t from 'tap';
 import { Cli } from 'clipanion';
 import { PullCommand } from '../src/pull/pull-command.js';
 import { parsePullArgv } from '../src/pull/pull-argv.js';
-import type { PullRequest } from '../src/pull/pull-action.js';
+import type { PullRequest } from '../src/pull/pull-options.js';
 
 function viaClipanion(argv: string[]): PullRequest {
   const cli = new Cli({ binaryName: 'bbox' });

@@ -1,6 +1,8 @@
-import { Command, Option } from 'clipanion';
+import { Command } from 'clipanion';
 import type { Cache } from '@broodbox/image';
 import { reportError, warn, type CommandIo } from '../output/command-io.js';
+import { stringOption } from './clipanion-options.js';
+import { COMMON_OPTIONS } from './common-options.js';
 import { resolveSettings, type SettingFlags, type Settings } from '../config/settings.js';
 
 /**
@@ -8,13 +10,8 @@ import { resolveSettings, type SettingFlags, type Settings } from '../config/set
  * where errors become a message on stderr and an exit code (clipanion would print them on stdout).
  */
 export abstract class BboxCommand extends Command {
-  configFile = Option.String('--config', {
-    description: 'Config file to use instead of the project one (.broodbox.yaml found from the working directory up)',
-  });
-
-  cacheDir = Option.String('--cache-dir', {
-    description: 'Image cache directory (default: $BBOX_CACHE_DIR, then cache.dir from config, then $XDG_CACHE_HOME/broodbox/images)',
-  });
+  configFile = stringOption(COMMON_OPTIONS.config);
+  cacheDir = stringOption(COMMON_OPTIONS.cacheDir);
 
   /** The command's work; returns the exit code. */
   protected abstract perform(): Promise<number>;

@@ -1,6 +1,14 @@
 import { Builtins, Cli, type BaseContext, type CommandClass } from 'clipanion';
 import { ExitCode } from '../output/exit-codes.js';
 import { didYouMean } from '../output/did-you-mean.js';
+import { labelUsage, type UsageParts } from './clipanion-options.js';
+
+/** clipanion's Cli, with each option's value named in help as declared (`--pull POLICY`). */
+class BboxCli extends Cli {
+  protected override getUsageByIndex(n: number, opts?: { detailed?: boolean; inlineOptions?: boolean }): UsageParts {
+    return labelUsage(super.getUsageByIndex(n, opts));
+  }
+}
 
 type Loader = () => Promise<CommandClass>;
 
@@ -29,7 +37,7 @@ function requested(argv: string[]): string | undefined {
 export async function buildCli(version: string, env: NodeJS.ProcessEnv, argv: string[] = []): Promise<Cli> {
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
   const enableColors = !noColor && process.stdout.isTTY === true && env.TERM !== 'dumb';
-  const cli = new Cli({ binaryLabel: 'bbox: OCI images as root filesystems and microVMs', binaryName: 'bbox', binaryVersion: version, enableColors });
+  const cli = new BboxCli({ binaryLabel: 'bbox: OCI images as root filesystems and microVMs', binaryName: 'bbox', binaryVersion: version, enableColors });
   const one = requested(argv);
   const loaders = one ? [LOADERS[one]!] : Object.values(LOADERS);
   for (const c of await Promise.all(loaders.map((load) => load()))) cli.register(c);

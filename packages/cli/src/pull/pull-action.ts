@@ -7,19 +7,8 @@ import { reportPull, type PulledImage } from './pull-report.js';
 import { pullPolicyFlag } from './pull-policy-flag.js';
 import { pullOptionsFrom } from './library-pull-options.js';
 import type { ProgressReporter } from './progress.js';
+import type { PullRequest } from './pull-options.js';
 
-/** `bbox pull`'s options, however they were parsed. */
-export interface PullRequest {
-  ref: string;
-  pull: string | undefined;
-  noPull: boolean;
-  platform: string | undefined;
-  noRegistryCache: boolean;
-  json: boolean;
-  quiet: boolean;
-  config: string | undefined;
-  cacheDir: string | undefined;
-}
 
 /** Says where a `never` policy came from: often a config file or BBOX_PULL the user forgot. */
 function explainNotCached(err: unknown, settings: Settings, cacheDir: string): unknown {

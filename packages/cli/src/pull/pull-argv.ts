@@ -1,17 +1,10 @@
-import { readOption, type OptionTable } from '../command-line/argv-option.js';
-import type { PullRequest } from './pull-action.js';
+import { readOption } from '../command-line/argv-option.js';
+import { optionTable } from '../command-line/option-declarations.js';
+import { COMMON_OPTIONS } from '../command-line/common-options.js';
+import { PULL_OPTIONS, type PullRequest } from './pull-options.js';
 
-const OPTIONS: OptionTable<PullRequest> = {
-  '--pull': ['pull', 'string'],
-  '--platform': ['platform', 'string'],
-  '--config': ['config', 'string'],
-  '--cache-dir': ['cacheDir', 'string'],
-  '--no-pull': ['noPull', 'boolean'],
-  '--no-registry-cache': ['noRegistryCache', 'boolean'],
-  '--json': ['json', 'boolean'],
-  '--quiet': ['quiet', 'boolean'],
-  '-q': ['quiet', 'boolean'],
-};
+/** The same options as PullCommand's, from the same declarations. */
+const OPTIONS = optionTable<PullRequest>({ ...COMMON_OPTIONS, ...PULL_OPTIONS });
 
 /**
  * Reads the common shapes of `bbox pull …` without loading the full command-line parser, which

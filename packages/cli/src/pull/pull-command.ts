@@ -1,5 +1,14 @@
+// `bbox pull`, start here. A pull reaches runPull (pull-action.ts) by one of three ways in:
+// - bin/bbox.js loads dist/pull-entry.cjs, the bundle of pull-entry.ts: a pull the cache alone
+//   can answer is answered there (pull-from-cache.ts, with offline-fetcher.ts), without loading
+//   the rest of the command line; anything else is handed to dist/main.js;
+// - main.ts reads the usual command lines with pull-argv.ts and calls runPull;
+// - anything else (help, mistakes) goes through clipanion and this class.
+// The options are declared once, in pull-options.ts, for all three.
 import { Command, Option } from 'clipanion';
 import { BboxCommand } from '../command-line/base-command.js';
+import { stringOption, switchOption } from '../command-line/clipanion-options.js';
+import { PULL_OPTIONS } from './pull-options.js';
 import { runPull } from './pull-action.js';
 
 /** `bbox pull`: turns an image reference into a rootfs directory in the cache. */
@@ -28,28 +37,16 @@ export class PullCommand extends BboxCommand {
     ],
   });
 
-  pull = Option.String('--pull', { description: 'Pull policy: if-not-present (default), always, never, background, max-age=<duration>' });
-  noPull = Option.Boolean('--no-pull', false, { description: 'Deprecated: same as --pull never', hidden: false });
-  platform = Option.String('--platform', { description: 'Platform to pull from a multi-platform image: os/arch[/variant] (default: this host)' });
-  noRegistryCache = Option.Boolean('--no-registry-cache', false, { description: 'Bypass configured registry mirrors for this pull (also BBOX_DISABLE_REGISTRY_CACHE=true)' });
-  json = Option.Boolean('--json', false, { description: 'Print one JSON object on stdout and nothing else there' });
-  quiet = Option.Boolean('-q,--quiet', false, { description: 'No progress; print only the rootfs path' });
+  pull = stringOption(PULL_OPTIONS.pull);
+  noPull = switchOption(PULL_OPTIONS.noPull);
+  platform = stringOption(PULL_OPTIONS.platform);
+  noRegistryCache = switchOption(PULL_OPTIONS.noRegistryCache);
+  json = switchOption(PULL_OPTIONS.json);
+  quiet = switchOption(PULL_OPTIONS.quiet);
   ref = Option.String({ name: 'REF' });
 
   protected async perform(): Promise<number> {
-    return runPull(
-      {
-        ref: this.ref,
-        pull: this.pull,
-        noPull: this.noPull,
-        platform: this.platform,
-        noRegistryCache: this.noRegistryCache,
-        json: this.json,
-        quiet: this.quiet,
-        config: this.configFile,
-        cacheDir: this.cacheDir,
-      },
-      this.io(),
-    );
+    const { pull, noPull, platform, noRegistryCache, json, quiet, ref } = this;
+    return runPull({ ref, pull, noPull, platform, noRegistryCache, json, quiet, config: this.configFile, cacheDir: this.cacheDir }, this.io());
   }
 }

@@ -4,7 +4,7 @@
 // the full command line, which starts over.
 import { parsePullArgv } from './pull-argv.js';
 import { exitWhenFlushed } from '../output/exit-when-flushed.js';
-import type { PullRequest } from './pull-action.js';
+import type { PullRequest } from './pull-options.js';
 
 /** Policies that always ask the registry, as documented; their aliases are recognised later, once the library is loaded. */
 const REGISTRY_FIRST = new Set(['always', 'background']);

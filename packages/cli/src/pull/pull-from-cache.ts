@@ -1,5 +1,5 @@
 import { Cache, parsePullPolicy, pullWithFetcher } from '@broodbox/image';
-import type { PullRequest } from './pull-action.js';
+import type { PullRequest } from './pull-options.js';
 import { reportError, type CommandIo } from '../output/command-io.js';
 import { resolveSettings } from '../config/settings.js';
 import { pullOptionsFrom } from './library-pull-options.js';
