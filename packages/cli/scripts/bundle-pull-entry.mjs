@@ -18,7 +18,7 @@ const pkg = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${pkg}dist/`;
 
 /** Dynamic imports kept: what a hit may need, already in the bundle's static graph. */
-const KEPT_DYNAMIC = new Set(['./pull-from-cache.js', './config-memo.js', '@broodbox/image', 'oci-client-lite/platform']);
+const KEPT_DYNAMIC = new Set(['./pull-from-cache.js', './config-memo.js', './duration-value.js', '@broodbox/image', 'oci-client-lite/platform']);
 /** The full command line as the entry imports it (dist/main.js), and as the bundle beside it must. */
 const FULL_CLI = '../main.js';
 const FULL_CLI_FROM_BUNDLE = './main.js';

@@ -4,7 +4,8 @@
  */
 export { resolveSettings, type Settings, type SettingFlags, type Sourced } from './config/settings.js';
 export { loadConfigLayers, loadConfigFile, mergeConfigs, globalConfigPath, findProjectConfig, PROJECT_CONFIG_FILES, type ConfigLayer, type ConfigScope, type ConfigSearch } from './config/config-files.js';
-export { validateConfig, type ConfigFile, type RegistryConfig, type MirrorConfig, type VmConfig, type ValueChecks } from './config/config-schema.js';
+export { validateConfig, type ConfigFile, type VmConfig, type ValueChecks } from './config/config-schema.js';
+export type { RegistryConfig, MirrorConfig, RegistriesConfig } from 'oci-client-lite';
 export { ExitCode, exitCodeFor, type ExitCodeValue } from './output/exit-codes.js';
 export { CliError, ConfigError, UsageError } from './output/errors.js';
 export { displayPath } from './output/display-path.js';

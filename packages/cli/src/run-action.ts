@@ -1,7 +1,8 @@
 import { reportError, warn, type CommandIo } from './output/command-io.js';
 import { watchInterrupts } from './command-line/interrupt.js';
 import { pullOptionsFrom } from './pull/library-pull-options.js';
-import { warnPull, type PulledImage } from './pull/pull-report.js';
+import type { PullResult as PulledImage } from '@broodbox/image';
+import { warnPull } from './pull/pull-report.js';
 import { launchVm } from './run-launch.js';
 import { parseRunRequest, type RunFlags } from './run-request.js';
 import { resolveSettings } from './config/settings.js';

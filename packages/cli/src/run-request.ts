@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { UsageError } from './output/errors.js';
-import { parseDuration } from './config/duration.js';
+import { positiveDuration as parseDuration } from './config/duration-value.js';
 import type { VmConfig } from './config/config-schema.js';
 
 /** A host directory shared with the guest. */

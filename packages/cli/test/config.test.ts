@@ -10,8 +10,8 @@ t.test('bad config values and unknown keys name the file, key, value and what is
   t.teardown(sb.cleanup);
   const G = '~/.config/broodbox/config.yaml';
   const cases: Array<[string, string]> = [
-    ['image:\n  pull: alwayz\n', `bbox: ${G}: image.pull: "alwayz" is not a pull policy (did you mean "always"?); use one of always, if-not-present, never, background, max-age=<duration>\n`],
-    ['image:\n  pull: sometimes\n', `bbox: ${G}: image.pull: "sometimes" is not a pull policy; use one of always, if-not-present, never, background, max-age=<duration>\n`],
+    ['image:\n  pull: alwayz\n', `bbox: ${G}: image.pull: "alwayz" is not a pull policy (did you mean "always"?); use one of if-not-present, always, never, background, max-age=<duration>\n`],
+    ['image:\n  pull: sometimes\n', `bbox: ${G}: image.pull: "sometimes" is not a pull policy; use one of if-not-present, always, never, background, max-age=<duration>\n`],
     ['image:\n  pul: always\n', `bbox: ${G}: image.pul: unknown key; did you mean image.pull? allowed under image: pull, platform\n`],
     ['imag:\n  pull: always\n', `bbox: ${G}: imag: unknown key; did you mean image? allowed at the top level: image, registries, cache, vm\n`],
     ['cache:\n  maxAge: 7 days\n', `bbox: ${G}: cache.maxAge: "7 days" is not a duration; use a number with a unit: ms, s, m, h, d, w (e.g. 90m, 24h, 7d, 1d12h)\n`],
@@ -65,7 +65,7 @@ t.test('bad environment values name the variable', async (t) => {
   t.equal(r.stderr, `bbox: BBOX_DISABLE_REGISTRY_CACHE: "maybe" is not a boolean; use true or false (or 1/0, yes/no)\n${HINT}`);
   const p = await sb.run(['pull', 'alpine'], { env: { BBOX_PULL: 'alwayz' } });
   t.equal(p.code, 2);
-  t.equal(p.stderr, `bbox: BBOX_PULL: "alwayz" is not a pull policy (did you mean "always"?); use one of always, if-not-present, never, background, max-age=<duration>\n${HINT}`);
+  t.equal(p.stderr, `bbox: BBOX_PULL: "alwayz" is not a pull policy (did you mean "always"?); use one of if-not-present, always, never, background, max-age=<duration>\n${HINT}`);
 });
 
 t.test('--pull rejects unknown policies with the list of accepted ones', async (t) => {
@@ -74,13 +74,13 @@ t.test('--pull rejects unknown policies with the list of accepted ones', async (
   const r = await sb.run(['pull', '--pull', 'alwyas', 'alpine']);
   t.equal(r.code, 2);
   t.equal(r.stdout, '');
-  t.equal(r.stderr, 'bbox: --pull: "alwyas" is not a pull policy (did you mean "always"?); use one of always, if-not-present, never, background, max-age=<duration>\n');
+  t.equal(r.stderr, 'bbox: --pull: "alwyas" is not a pull policy (did you mean "always"?); use one of if-not-present, always, never, background, max-age=<duration>\n');
   const age = await sb.run(['pull', '--pull', 'max-age=soon', 'alpine']);
   t.equal(age.code, 2);
   t.equal(age.stderr, 'bbox: --pull: "max-age=soon" is not a pull policy: its duration is not valid; use max-age=<duration> with a number and a unit: ms, s, m, h, d, w (e.g. 90m, 24h, 7d, 1d12h)\n');
   const typo = await sb.run(['pull', '--pull', 'sometimes', 'alpine']);
   t.equal(typo.code, 2);
-  t.equal(typo.stderr, 'bbox: --pull: "sometimes" is not a pull policy; use one of always, if-not-present, never, background, max-age=<duration>\n');
+  t.equal(typo.stderr, 'bbox: --pull: "sometimes" is not a pull policy; use one of if-not-present, always, never, background, max-age=<duration>\n');
 });
 
 t.test('a validated config is remembered by content: an edit takes effect at once', async (t) => {

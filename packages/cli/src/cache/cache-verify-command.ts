@@ -2,26 +2,12 @@ import { Command, Option } from 'clipanion';
 import { BboxCommand } from '../command-line/base-command.js';
 import { shortDigest } from './cache-table.js';
 import { ExitCode } from '../output/exit-codes.js';
-import { CliError } from '../output/errors.js';
-import type { Cache } from '@broodbox/image';
-
-/** What `cache.verify()` reports, as far as this command reads it. */
-interface VerifyReport {
-  entries: Array<{ digest: string; ok: boolean; repaired?: boolean; problems?: Problem[] }>;
-}
-
-interface Problem {
-  kind: string;
-  path: string;
-  field?: string;
-}
+import type { VerifyProblem } from '@broodbox/image';
 
 /** `changed  etc/passwd (mode)`: the field only, so a line stays short; --json has the values. */
-function problemLine(p: Problem): string {
+function problemLine(p: VerifyProblem): string {
   return `    ${p.kind.padEnd(8)} ${p.path || '/'}${p.field ? ` (${p.field})` : ''}\n`;
 }
-
-type VerifyingCache = Cache & { verify?: (opts: { digest?: string; repair?: boolean }) => Promise<VerifyReport> };
 
 /** `bbox cache verify`: re-checks cached rootfs trees against what was recorded when they were made. */
 export class CacheVerifyCommand extends BboxCommand {
@@ -51,11 +37,7 @@ export class CacheVerifyCommand extends BboxCommand {
   protected async perform(): Promise<number> {
     const settings = await this.settings();
     const cache = await this.openCache(settings);
-    const verifying = cache as VerifyingCache;
-    if (typeof verifying.verify !== 'function') {
-      throw new CliError('this version of @broodbox/image cannot verify cache entries', { code: 'VERIFY_UNAVAILABLE', hint: 'upgrade @broodbox/image' });
-    }
-    const report = await verifying.verify({ ...(this.digest ? { digest: this.digest } : {}), repair: this.repair });
+    const report = await cache.verify({ ...(this.digest ? { digest: this.digest } : {}), repair: this.repair });
     const damaged = report.entries.filter((e) => !e.ok);
     if (this.json) {
       this.context.stdout.write(JSON.stringify(report) + '\n');
@@ -63,7 +45,7 @@ export class CacheVerifyCommand extends BboxCommand {
       for (const e of report.entries) {
         const state = e.ok ? 'ok' : `DAMAGED${e.repaired ? ' (repaired)' : ''}`;
         this.context.stdout.write(`${shortDigest(e.digest)}  ${state}\n`);
-        for (const p of e.problems ?? []) this.context.stdout.write(problemLine(p));
+        for (const p of e.problems) this.context.stdout.write(problemLine(p));
       }
       this.context.stdout.write(`${report.entries.length} checked, ${damaged.length} damaged.\n`);
     }

@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../output/errors.js';
 import { displayPath } from '../output/display-path.js';
-import type { ConfigFile, RegistryConfig, ValueChecks } from './config-schema.js';
+import type { RegistriesConfig } from 'oci-client-lite';
+import type { ConfigFile, ValueChecks } from './config-schema.js';
 
 /** File names looked for in the working directory and each parent, nearest first. */
 export const PROJECT_CONFIG_FILES = ['.broodbox.yaml', '.broodbox.yml', 'broodbox.yaml'] as const;
@@ -79,7 +80,11 @@ async function readConfigFile(file: string): Promise<unknown> {
 
 async function libraryChecks(): Promise<ValueChecks> {
   // The platform parser alone, not the whole registry client: a pull answered from the cache never loads it.
-  const [{ parsePullPolicy }, { parsePlatform }] = await Promise.all([import('@broodbox/image'), import('oci-client-lite/platform')]);
+  const [{ parsePullPolicy, PULL_POLICY_VALUES }, { parsePlatform }, { positiveDuration }] = await Promise.all([
+    import('@broodbox/image'),
+    import('oci-client-lite/platform'),
+    import('./duration-value.js'),
+  ]);
   const ok = (f: () => unknown) => {
     try {
       f();
@@ -88,7 +93,7 @@ async function libraryChecks(): Promise<ValueChecks> {
       return false;
     }
   };
-  return { isPullPolicy: (s) => ok(() => parsePullPolicy(s)), isPlatform: (s) => ok(() => parsePlatform(s)) };
+  return { isPullPolicy: (s) => ok(() => parsePullPolicy(s)), isPlatform: (s) => ok(() => parsePlatform(s)), duration: positiveDuration, pullPolicies: PULL_POLICY_VALUES };
 }
 
 let checksPromise: Promise<ValueChecks> | undefined;
@@ -98,6 +103,9 @@ export function valueChecks(): Promise<ValueChecks> {
   checksPromise ??= libraryChecks();
   return checksPromise;
 }
+
+/** For a file that sets nothing the library must check: the validator never asks. */
+const NO_CHECKS: ValueChecks = { isPullPolicy: () => false, isPlatform: () => false, duration: () => undefined, pullPolicies: [] };
 
 /** Reads, parses and validates one config file. */
 export async function loadConfigFile(file: string, scope: ConfigScope, env: NodeJS.ProcessEnv = process.env): Promise<ConfigLayer> {
@@ -112,14 +120,14 @@ export async function loadConfigFile(file: string, scope: ConfigScope, env: Node
   }
   const raw = await readConfigFile(file);
   const { needsLibraryChecks, validateConfig } = await import('./config-schema.js');
-  const checks: ValueChecks = needsLibraryChecks(raw) ? await valueChecks() : { isPullPolicy: () => false, isPlatform: () => false };
+  const checks: ValueChecks = needsLibraryChecks(raw) ? await valueChecks() : NO_CHECKS;
   const config = validateConfig(raw, file, dirname(file), checks);
   if (key) remember(key, config, env);
   return { scope, file, config };
 }
 
-function mergeRegistries(a: Record<string, RegistryConfig> = {}, b: Record<string, RegistryConfig> = {}): Record<string, RegistryConfig> {
-  const out: Record<string, RegistryConfig> = { ...a };
+function mergeRegistries(a: RegistriesConfig = {}, b: RegistriesConfig = {}): RegistriesConfig {
+  const out: RegistriesConfig = { ...a };
   for (const [host, entry] of Object.entries(b)) out[host] = { ...out[host], ...entry };
   return out;
 }

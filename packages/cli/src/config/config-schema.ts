@@ -3,27 +3,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../output/errors.js';
 import { displayPath } from '../output/display-path.js';
 import { didYouMean } from '../output/did-you-mean.js';
-import { parseDuration, DURATION_FORMS } from './duration.js';
 import { parseByteSize, BYTE_SIZE_FORMS } from '../output/byte-size.js';
-
-/** One mirror of a registry: tried before the registry itself, in the order listed. */
-export interface MirrorConfig {
-  /** `http(s)://host[:port][/path]`. */
-  url: string;
-  /** Reach this mirror over plain HTTP / without certificate checks. */
-  insecure?: boolean;
-  /** `false`: trust this mirror only for content by digest; tags are resolved upstream. */
-  resolve?: boolean;
-}
-
-/** Settings of one registry host (or `"*"` for every host). */
-export interface RegistryConfig {
-  mirrors?: MirrorConfig[];
-  /** Reach the registry itself over plain HTTP. */
-  insecure?: boolean;
-  /** `false`: never fall back to the registry itself when every mirror fails (air-gapped setups). */
-  fallback?: boolean;
-}
+import type { MirrorConfig, RegistriesConfig, RegistryConfig } from 'oci-client-lite';
 
 /** VM settings used by `bbox run`. */
 export interface VmConfig {
@@ -39,30 +20,33 @@ export interface VmConfig {
 /** A validated config file, paths made absolute, durations in ms, sizes in bytes. */
 export interface ConfigFile {
   image?: { pull?: string; platform?: string };
-  registries?: Record<string, RegistryConfig>;
+  /** The registry client's own settings type: what is validated here is handed to it as is. */
+  registries?: RegistriesConfig;
   cache?: { dir?: string; maxAge?: number; maxBytes?: number };
   vm?: VmConfig;
 }
 
-/** Checks that need the image library, injected so that this module stays light. */
+/**
+ * Checks that need the image library (or the registry client), injected so that this module
+ * stays light: the library is loaded only for a file that sets one of these values.
+ */
 export interface ValueChecks {
   isPullPolicy(value: string): boolean;
   isPlatform(value: string): boolean;
+  /** Milliseconds (greater than 0), or undefined when the text is not a duration. */
+  duration(value: string): number | undefined;
+  /** The pull policies' canonical spellings, for messages (the library's list). */
+  pullPolicies: readonly string[];
 }
 
-/** Accepted pull policy spellings, for messages. */
-export const PULL_POLICIES_TEXT = 'always, if-not-present, never, background, max-age=<duration>';
-const POLICY_WORDS = ['always', 'if-not-present', 'never', 'background', 'missing'];
-/** A likely intended policy for a value that is not one (a typo). */
-export function suggestPullPolicy(value: string): string | undefined {
-  return didYouMean(value, POLICY_WORDS);
-}
+/** The accepted duration forms, for messages. */
+export const DURATION_FORMS = 'a number with a unit: ms, s, m, h, d, w (e.g. 90m, 24h, 7d, 1d12h)';
 
 /** Why a value is not a pull policy, and what to write instead (after `"value" is not a pull policy`). */
-export function pullPolicyProblem(value: string): string {
+export function pullPolicyProblem(value: string, policies: readonly string[]): string {
   if (/^max-age=/i.test(value.trim())) return `: its duration is not valid; use max-age=<duration> with ${DURATION_FORMS.replace('a number with a unit', 'a number and a unit')}`;
-  const near = suggestPullPolicy(value);
-  return `${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; use one of ${PULL_POLICIES_TEXT}`;
+  const near = didYouMean(value, policies.filter((p) => !p.includes('<')));
+  return `${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; use one of ${policies.join(', ')}`;
 }
 
 
@@ -127,8 +111,8 @@ class Validator {
 
   pullPolicy(key: string, value: unknown): string {
     if (typeof value === 'string' && this.checks.isPullPolicy(value)) return value;
-    if (typeof value !== 'string') return this.bad(key, value, 'a pull policy', `one of ${PULL_POLICIES_TEXT}`);
-    return this.fail(key, `${JSON.stringify(value)} is not a pull policy${pullPolicyProblem(value)}`);
+    if (typeof value !== 'string') return this.bad(key, value, 'a pull policy', `one of ${this.checks.pullPolicies.join(', ')}`);
+    return this.fail(key, `${JSON.stringify(value)} is not a pull policy${pullPolicyProblem(value, this.checks.pullPolicies)}`);
   }
 
   platform(key: string, value: unknown): string {
@@ -147,6 +131,11 @@ class Validator {
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return this.bad(key, value, 'an http(s) URL', allowed);
     return value;
+  }
+
+  duration(key: string, value: unknown): number {
+    const ms = typeof value === 'string' ? this.checks.duration(value) : undefined;
+    return ms ?? this.bad(key, value, 'a duration', DURATION_FORMS);
   }
 }
 
@@ -189,9 +178,9 @@ function validateRegistry(v: Validator, host: string, raw: unknown): RegistryCon
   return out;
 }
 
-function validateRegistries(v: Validator, raw: unknown): Record<string, RegistryConfig> {
+function validateRegistries(v: Validator, raw: unknown): RegistriesConfig {
   const o = v.mapping('registries', raw, undefined);
-  const out: Record<string, RegistryConfig> = {};
+  const out: RegistriesConfig = {};
   for (const [host, entry] of Object.entries(o)) {
     if (host !== '*' && !/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(host)) {
       v.fail(`registries.${JSON.stringify(host)}`, 'not a registry host; use host[:port] (e.g. docker.io, 127.0.0.1:5000) or "*" for every registry');
@@ -205,10 +194,7 @@ function validateCache(v: Validator, raw: unknown): ConfigFile['cache'] {
   const o = v.mapping('cache', raw, CACHE);
   const out: NonNullable<ConfigFile['cache']> = {};
   if (o.dir !== undefined) out.dir = v.path('cache.dir', o.dir);
-  if (o.maxAge !== undefined) {
-    const ms = typeof o.maxAge === 'string' ? parseDuration(o.maxAge) : undefined;
-    out.maxAge = ms ?? v.bad('cache.maxAge', o.maxAge, 'a duration', DURATION_FORMS);
-  }
+  if (o.maxAge !== undefined) out.maxAge = v.duration('cache.maxAge', o.maxAge);
   if (o.maxBytes !== undefined) {
     const n = typeof o.maxBytes === 'string' || typeof o.maxBytes === 'number' ? parseByteSize(o.maxBytes) : undefined;
     out.maxBytes = n ?? v.bad('cache.maxBytes', o.maxBytes, 'a size', BYTE_SIZE_FORMS);
@@ -249,9 +235,10 @@ export function validateConfig(raw: unknown, file: string, baseDir: string, chec
   return out;
 }
 
-/** True when a config sets image.pull or image.platform (checks that need the image library). */
+/** True when a config sets image.pull, image.platform or cache.maxAge (checks that need the image library). */
 export function needsLibraryChecks(raw: unknown): boolean {
   if (typeof raw !== 'object' || raw === null) return false;
-  const image = (raw as Raw).image;
-  return typeof image === 'object' && image !== null && ('pull' in image || 'platform' in image);
+  const { image, cache } = raw as Raw;
+  const has = (section: unknown, key: string) => typeof section === 'object' && section !== null && key in section;
+  return has(image, 'pull') || has(image, 'platform') || has(cache, 'maxAge');
 }

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { ConfigError, UsageError } from '../output/errors.js';
 import { loadConfigLayers, mergeConfigs, valueChecks, type ConfigLayer } from './config-files.js';
 import { displayPath } from '../output/display-path.js';
-import type { RegistryConfig, VmConfig } from './config-schema.js';
+import type { RegistriesConfig } from 'oci-client-lite';
+import type { VmConfig } from './config-schema.js';
 
 /** Values given on the command line (undefined: not given). */
 export interface SettingFlags {
@@ -27,7 +28,7 @@ export interface Settings {
   /** Undefined: the library's default ($XDG_CACHE_HOME/broodbox/images). */
   cacheDir: Sourced<string> | undefined;
   platform: Sourced<string> | undefined;
-  registries: Record<string, RegistryConfig>;
+  registries: RegistriesConfig;
   noRegistryCache: Sourced<boolean>;
   cacheMaxAge: number | undefined;
   cacheMaxBytes: number | undefined;
@@ -64,7 +65,7 @@ export async function checkPullPolicy(value: string, source: string): Promise<st
   const checks = await valueChecks();
   if (checks.isPullPolicy(value)) return value;
   const { pullPolicyProblem } = await import('./config-schema.js');
-  const message = `${source}: ${JSON.stringify(value)} is not a pull policy${pullPolicyProblem(value)}`;
+  const message = `${source}: ${JSON.stringify(value)} is not a pull policy${pullPolicyProblem(value, checks.pullPolicies)}`;
   throw source.startsWith('--') ? new UsageError(message) : new ConfigError(message);
 }
 

@@ -3,7 +3,7 @@ import { CliError } from '../output/errors.js';
 import { reportError, warn, type CommandIo } from '../output/command-io.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { watchInterrupts } from '../command-line/interrupt.js';
-import { reportPull, type PulledImage } from './pull-report.js';
+import { reportPull } from './pull-report.js';
 import { pullPolicyFlag } from './pull-policy-flag.js';
 import { pullOptionsFrom } from './library-pull-options.js';
 import type { ProgressReporter } from './progress.js';
@@ -53,13 +53,12 @@ async function pullWith(req: PullRequest, io: CommandIo, settings: Settings, loa
   const interrupt = watchInterrupts();
   const progress = await progressFor(req, io);
   try {
-    const result: PulledImage = await lib.pullWithFetcher(req.ref, {
+    const result = await lib.pullWithFetcher(req.ref, {
       ...pullOptionsFrom(settings, cache, interrupt.signal),
       ...(progress?.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress?.finish();
-    const policy = result.policy ?? lib.formatPullPolicy(lib.parsePullPolicy(settings.pull.value));
-    reportPull(io, result, policy, req);
+    reportPull(io, result, result.policy, req);
     const keep = [result.digest, ...(await awaitRefresh(result.refresh, result.ref, req, io))];
     await evict(cache, settings, keep, io);
     return 0;

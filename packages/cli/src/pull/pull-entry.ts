@@ -4,10 +4,11 @@
 // the full command line, which starts over.
 import { parsePullArgv } from './pull-argv.js';
 import { exitWhenFlushed } from '../output/exit-when-flushed.js';
+import type { PullPolicy } from '@broodbox/image';
 import type { PullRequest } from './pull-options.js';
 
 /** Policies that always ask the registry, as documented; their aliases are recognised later, once the library is loaded. */
-const REGISTRY_FIRST = new Set(['always', 'background']);
+const REGISTRY_FIRST: ReadonlySet<string> = new Set<PullPolicy['kind']>(['always', 'background']);
 
 /**
  * True when the command line or BBOX_PULL already says that the full command line must run: the

@@ -1,4 +1,4 @@
-import { Cache, parsePullPolicy, pullWithFetcher } from '@broodbox/image';
+import { Cache, parsePullPolicy, pullWithFetcher, type PullPolicy } from '@broodbox/image';
 import type { PullRequest } from './pull-options.js';
 import { reportError, type CommandIo } from '../output/command-io.js';
 import { resolveSettings } from '../config/settings.js';
@@ -8,7 +8,7 @@ import { watchInterrupts } from '../command-line/interrupt.js';
 import { offlineFetcher } from './offline-fetcher.js';
 
 /** Policies that a cached tag can satisfy without the registry (`max-age` while it is fresh). */
-const CACHE_FIRST = new Set(['if-not-present', 'never', 'max-age']);
+const CACHE_FIRST: ReadonlySet<PullPolicy['kind']> = new Set(['if-not-present', 'never', 'max-age']);
 
 /**
  * Answers `bbox pull` from the cache alone, through the library's own pull with a fetcher that

@@ -1,20 +1,6 @@
-import type { PullWarning, RootFS } from '@broodbox/image';
+import type { PullResult } from '@broodbox/image';
 import { formatBytes } from '../output/byte-size.js';
 import { warn, type CommandIo } from '../output/command-io.js';
-
-/** What a pull reports about itself (`stats` of the library's result). */
-export interface PullStatsView {
-  layersFetched: number;
-  bytesFetched: number;
-  network: boolean;
-  unchanged?: boolean;
-  layersReused?: number;
-  /** What the pull could not do in full although it succeeded (e.g. no setfattr for file capabilities). */
-  warnings?: PullWarning[];
-}
-
-/** The result of a pull as the CLI sees it. */
-export type PulledImage = RootFS & { stats?: PullStatsView; policy?: string };
 
 /** How `bbox pull` prints its result. */
 export interface PullOutputMode {
@@ -27,9 +13,8 @@ function plural(n: number, word: string): string {
 }
 
 /** One phrase saying what the pull did: a cache hit, an unchanged digest, or what was fetched. */
-export function describePull(r: PulledImage): string {
+export function describePull(r: PullResult): string {
   const s = r.stats;
-  if (!s) return r.fromCache ? 'from the cache' : 'pulled';
   if (r.fromCache && !s.network) return 'cache hit, no network used';
   if (s.unchanged) return 'digest unchanged, reused the cached rootfs';
   if (s.layersFetched === 0) return r.fromCache ? 'up to date, reused the cached rootfs' : 'built from layers already held, nothing downloaded';
@@ -38,13 +23,13 @@ export function describePull(r: PulledImage): string {
 }
 
 /** The human-readable report printed on stdout after a pull. */
-export function pullSummary(r: PulledImage): string {
+export function pullSummary(r: PullResult): string {
   return `${r.ref}: ${describePull(r)}\n  digest  ${r.digest}\n  rootfs  ${r.path}\n`;
 }
 
 /** The `--json` object: exactly these keys, in this order, then `warnings` when the pull had any. */
-export function pullJson(r: PulledImage, policy: string): string {
-  const warnings = r.stats?.warnings?.map((w) => ({ code: w.code, message: w.message }));
+export function pullJson(r: PullResult, policy: string): string {
+  const warnings = r.stats.warnings?.map((w) => ({ code: w.code, message: w.message }));
   const base = { ref: r.ref, digest: r.digest, rootfs: r.path, fromCache: r.fromCache, policy };
   return JSON.stringify(warnings?.length ? { ...base, warnings } : base) + '\n';
 }
@@ -53,12 +38,12 @@ export function pullJson(r: PulledImage, policy: string): string {
  * Prints a finished pull: the result on stdout as the mode asks, and each warning on stderr,
  * except with `--json`, whose object carries them (a script reads one stream).
  */
-export function reportPull(io: CommandIo, r: PulledImage, policy: string, mode: PullOutputMode): void {
+export function reportPull(io: CommandIo, r: PullResult, policy: string, mode: PullOutputMode): void {
   io.stdout.write(mode.json ? pullJson(r, policy) : mode.quiet ? `${r.path}\n` : pullSummary(r));
   if (!mode.json) warnPull(io, r);
 }
 
 /** Prints each warning of a finished pull on stderr (`bbox: warning: …`). */
-export function warnPull(io: CommandIo, r: PulledImage): void {
-  for (const w of r.stats?.warnings ?? []) warn(io, w.message);
+export function warnPull(io: CommandIo, r: PullResult): void {
+  for (const w of r.stats.warnings ?? []) warn(io, w.message);
 }
