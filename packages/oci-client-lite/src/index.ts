@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 export * from './types.js';
-export { MediaType, type Compression } from './media-types.js';
+export { MediaType, type Compression } from './content/media-types.js';
 export * from './errors.js';
-export { parseReference, formatReference, registryEndpointHost, isLoopbackHost, DOCKER_HUB, DOCKER_HUB_ENDPOINT } from './reference.js';
-export { parsePlatform, formatPlatform, hostPlatform, platformMatches, selectManifest } from './platform.js';
-export { isDigest, digestOf } from './digest.js';
+export { parseReference, formatReference, registryEndpointHost, isLoopbackHost, DOCKER_HUB, DOCKER_HUB_ENDPOINT } from './reference/reference.js';
+export { parsePlatform, formatPlatform, hostPlatform, platformMatches, selectManifest } from './reference/platform.js';
+export { isDigest, digestOf } from './content/digest.js';
 export {
   parseManifest,
   parseImageConfig,
@@ -17,12 +17,12 @@ export {
   MANIFEST_ACCEPT,
   MANIFEST_SIZE_LIMIT,
   type ParsedManifest,
-} from './manifest.js';
-export { parseWwwAuthenticate, Authenticator, type Challenge, type AuthTarget, type SentAuth } from './auth.js';
-export { DockerConfig, dockerConfigDir, type Credentials } from './docker-config.js';
-export { runCredentialHelper } from './credential-helper.js';
-export { verifiedBlobStream, contentRangeStart, type BlobOpener, type VerifiedStreamOptions } from './blob.js';
-export { Transport, parseRetryAfter, isRetryableStatus, type TransportOptions, type HttpRequest, type HttpResponse, type RequestEvent } from './transport.js';
+} from './content/manifest.js';
+export { parseWwwAuthenticate, Authenticator, type Challenge, type AuthTarget, type SentAuth } from './auth/auth.js';
+export { DockerConfig, dockerConfigDir, type Credentials } from './auth/docker-config.js';
+export { runCredentialHelper } from './auth/credential-helper.js';
+export { verifiedBlobStream, contentRangeStart, type BlobOpener, type VerifiedStreamOptions } from './content/blob.js';
+export { Transport, parseRetryAfter, isRetryableStatus, type TransportOptions, type HttpRequest, type HttpResponse, type RequestEvent } from './http/transport.js';
 export {
   endpointsFor,
   registryEndpoint,
@@ -33,7 +33,7 @@ export {
   type MirrorConfig,
   type RegistryConfig,
   type RegistriesConfig,
-} from './mirrors.js';
+} from './registry/mirrors.js';
 export {
   RegistryClient,
   type ClientOptions,
@@ -45,4 +45,4 @@ export {
   type BlobStream,
   type OpenBlobOptions,
   type GetBlobOptions,
-} from './client.js';
+} from './registry/client.js';
