@@ -1,10 +1,9 @@
-/** Base class of the cache's errors; `code` is stable for programs. */
-export class CacheError extends Error {
-  readonly code: string;
-  constructor(message: string, code: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
+import { ImageError, type ImageErrorCode, type ImageErrorOptions } from './image-error.js';
+
+/** An error of the cache itself (its directory, files, locks and entries). */
+export class CacheError extends ImageError {
+  constructor(code: ImageErrorCode, message: string, options?: ImageErrorOptions) {
+    super(code, message, options);
   }
 }
 
@@ -12,11 +11,10 @@ export class CacheError extends Error {
 export class CacheCorruptError extends CacheError {
   readonly path: string;
   constructor(path: string, detail: string, options?: { cause?: unknown }) {
-    super(
-      `cache file ${path} is damaged (${detail}); run \`bbox cache verify --repair\` or delete that path and pull again`,
-      'CACHE_CORRUPT',
-      options,
-    );
+    super('CACHE_CORRUPT', `cache file ${path} is damaged (${detail}); repairing the cache or deleting that path, then pulling again, clears it`, {
+      ...options,
+      remedy: 'repair',
+    });
     this.path = path;
   }
 }
@@ -24,20 +22,23 @@ export class CacheCorruptError extends CacheError {
 /** The cache directory cannot be used as it is (not a cache, wrong type, unsafe mode). */
 export class CacheDirError extends CacheError {
   readonly dir: string;
-  constructor(dir: string, detail: string, options?: { cause?: unknown }) {
-    super(`cache directory ${dir} ${detail}`, 'CACHE_DIR_INVALID', options);
+  constructor(dir: string, detail: string, options?: ImageErrorOptions) {
+    super('CACHE_DIR_INVALID', `cache directory ${dir} ${detail}`, options);
     this.dir = dir;
   }
 }
 
-/** The cache was written by a newer bbox with a layout this one does not know. */
+/** The cache was written by a newer version with a layout this one does not know. */
 export class CacheVersionError extends CacheError {
+  readonly dir: string;
   constructor(dir: string, found: string, supported: number) {
     super(
-      `cache directory ${dir} has layout version ${JSON.stringify(found)} but this bbox reads version ${supported}; ` +
-        'upgrade bbox or choose another directory with --cache-dir',
       'CACHE_VERSION_UNSUPPORTED',
+      `cache directory ${dir} has layout version ${JSON.stringify(found)} but this version reads layout ${supported}; ` +
+        'a newer version wrote it: upgrade, or use another cache directory',
+      { remedy: 'other-cache' },
     );
+    this.dir = dir;
   }
 }
 
@@ -45,15 +46,15 @@ export class CacheVersionError extends CacheError {
 export class CacheLockedError extends CacheError {
   readonly lock: string;
   constructor(lock: string, detail: string) {
-    super(`cache lock ${lock} ${detail}; another bbox process is working on it, retry when it has finished`, 'CACHE_LOCKED');
+    super('CACHE_LOCKED', `cache lock ${lock} ${detail}; another process is working on it, retry when it has finished`);
     this.lock = lock;
   }
 }
 
-/** A digest given to the cache is not `sha256:<64 lower-case hex>`. */
+/** A digest given to the cache or the puller is not `sha256:<64 lower-case hex>`. */
 export class InvalidDigestError extends CacheError {
   constructor(digest: string, what = 'digest') {
-    super(`${what} ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 lower-case hex>)`, 'INVALID_DIGEST');
+    super('INVALID_DIGEST', `${what} ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 lower-case hex>)`);
   }
 }
 
@@ -61,7 +62,7 @@ export class InvalidDigestError extends CacheError {
 export class EntryNotFoundError extends CacheError {
   readonly digest: string;
   constructor(digest: string, action: string) {
-    super(`cannot ${action}: the cache holds no complete entry for ${digest}; pull the image first`, 'ENTRY_NOT_FOUND');
+    super('ENTRY_NOT_FOUND', `cannot ${action}: the cache holds no complete entry for ${digest}; pull the image first`, { remedy: 'pull-first' });
     this.digest = digest;
   }
 }
@@ -70,10 +71,7 @@ export class EntryNotFoundError extends CacheError {
 export class EntryHeldError extends CacheError {
   readonly digest: string;
   constructor(digest: string) {
-    super(
-      `cache entry ${digest} is in use by a running bbox process (pull or VM); stop it and retry, or pass force`,
-      'ENTRY_HELD',
-    );
+    super('ENTRY_HELD', `cache entry ${digest} is in use by a running process (pull or VM); stop it and retry, or pass force`);
     this.digest = digest;
   }
 }
@@ -83,11 +81,7 @@ export class ImageNotCachedError extends CacheError {
   readonly ref: string;
   readonly policy: string;
   constructor(ref: string, policy: string) {
-    super(
-      `image ${ref} is not in the cache and the pull policy is ${policy}; ` +
-        `pull it first with \`bbox pull ${ref}\` or use --pull if-not-present`,
-      'IMAGE_NOT_CACHED',
-    );
+    super('IMAGE_NOT_CACHED', `image ${ref} is not in the cache and the pull policy is ${policy}, which does not fetch it`, { remedy: 'pull-first' });
     this.ref = ref;
     this.policy = policy;
   }
@@ -95,12 +89,14 @@ export class ImageNotCachedError extends CacheError {
 
 /** The filesystem holding the cache ran out of space (or inodes) while a pull was writing. */
 export class CacheFullError extends CacheError {
+  readonly dir: string;
   constructor(dir: string, cause: unknown) {
     super(
-      `no space left on the filesystem holding the cache ${dir}; nothing of this pull was kept. ` +
-        'Free space with `bbox cache gc` (or `bbox cache purge`), or use a cache on a larger disk with --cache-dir',
       'CACHE_FULL',
-      { cause },
+      `no space left on the filesystem holding the cache ${dir}; nothing of this pull was kept. ` +
+        'Freeing space in the cache (gc, evict, purge) or using a cache on a larger disk clears it',
+      { cause, remedy: 'free-space' },
     );
+    this.dir = dir;
   }
 }

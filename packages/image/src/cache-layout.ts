@@ -140,12 +140,12 @@ async function ensureRoot(dir: string): Promise<string> {
   try {
     await makeDirs(dir, 0o700);
   } catch (err) {
-    throw new CacheDirError(dir, `cannot be created: ${mkdirFailure(err, dir)}; choose another with --cache-dir`, { cause: err });
+    throw new CacheDirError(dir, `cannot be created: ${mkdirFailure(err, dir)}; another cache directory is needed`, { cause: err, remedy: 'other-cache' });
   }
   // A symlinked cache dir is fine; everything below works on the real path.
   const real = await realpath(dir);
   const st = await stat(real);
-  if (!st.isDirectory()) throw new CacheDirError(dir, 'is not a directory; choose another with --cache-dir');
+  if (!st.isDirectory()) throw new CacheDirError(dir, 'is not a directory; another cache directory is needed', { remedy: 'other-cache' });
   return real;
 }
 
@@ -171,7 +171,8 @@ async function ensureVersion(layout: CacheLayout, shownDir: string): Promise<voi
       throw new CacheDirError(
         shownDir,
         'is not empty and has no VERSION file, so it is not a bbox image cache; ' +
-          'bbox will not write into it: choose a new or empty directory with --cache-dir',
+          'bbox will not write into it: a new or empty directory is needed',
+        { remedy: 'other-cache' },
       );
     }
     await writeFileAtomic(layout.versionFile, `${VERSION_MAGIC} ${LAYOUT_VERSION}\n`);

@@ -303,7 +303,7 @@ export class Cache {
    */
   artifactPath(digest: string, name: string): string {
     if (!ARTIFACT_RE.test(name) || RESERVED.has(name)) {
-      throw new CacheError(`artifact name ${JSON.stringify(name)} is not allowed: use letters, digits, . _ - and none of ${[...RESERVED].join(', ')}`, 'INVALID_ARTIFACT_NAME');
+      throw new CacheError('INVALID_ARTIFACT_NAME', `artifact name ${JSON.stringify(name)} is not allowed: use letters, digits, . _ - and none of ${[...RESERVED].join(', ')}`);
     }
     return join(this.layoutNow.entryDir(digest), name);
   }
@@ -390,15 +390,15 @@ export class Cache {
   /** Removes a directory made by {@link createTmpDir} (refuses anything else). */
   async removeTmpDir(dir: string): Promise<void> {
     const layout = await this.layout();
-    if (dirname(dir) !== layout.tmp) throw new CacheError(`${dir} is not a tmp directory of the cache ${layout.root}`, 'NOT_A_TMP_DIR');
+    if (dirname(dir) !== layout.tmp) throw new CacheError('NOT_A_TMP_DIR', `${dir} is not a tmp directory of the cache ${layout.root}`);
     const { removeTree } = await loadRemoval();
     await removeTree(layout, dir);
   }
 
   private async checkTmp(layout: CacheLayout, dir: string): Promise<void> {
-    if (dirname(dir) !== layout.tmp) throw new CacheError(`${dir} is not a tmp directory of the cache ${layout.root}`, 'NOT_A_TMP_DIR');
+    if (dirname(dir) !== layout.tmp) throw new CacheError('NOT_A_TMP_DIR', `${dir} is not a tmp directory of the cache ${layout.root}`);
     const st = await lstat(dir);
-    if (!st.isDirectory()) throw new CacheError(`${dir} is not a directory`, 'NOT_A_TMP_DIR');
+    if (!st.isDirectory()) throw new CacheError('NOT_A_TMP_DIR', `${dir} is not a directory`);
   }
 
   /**
@@ -414,7 +414,7 @@ export class Cache {
     await this.checkTmp(layout, tmpDir);
     const m = toEntryMeta(meta);
     const rootfs = await lstat(join(tmpDir, ENTRY_FILES.rootfs)).catch(() => undefined);
-    if (!rootfs?.isDirectory()) throw new CacheError(`${tmpDir} has no rootfs/ directory to publish`, 'NOTHING_TO_PUBLISH');
+    if (!rootfs?.isDirectory()) throw new CacheError('NOTHING_TO_PUBLISH', `${tmpDir} has no rootfs/ directory to publish`);
     await writeEntryMeta(join(tmpDir, ENTRY_FILES.meta), m);
     if (meta.summary !== undefined) await writeFile(join(tmpDir, ENTRY_FILES.summary), JSON.stringify(meta.summary), { mode: 0o600 });
     await writeFile(join(tmpDir, ENTRY_FILES.lastUsed), '', { mode: 0o600 });

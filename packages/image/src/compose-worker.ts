@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { MaterialiseError } from './layer-errors.js';
 
 /** Directory to make: path, mode, uid, gid, mtime (s). Listed parents first. */
 export type PlanDir = [string, number, number, number, number];
@@ -76,17 +77,6 @@ function run(fn) {
 run(() => existing || fs.mkdirSync(dest, { mode: 0o700 }));
 parentPort.on('message', ([kind, list]) => run(() => steps[kind](list)));
 `;
-
-/** Error met while making the tree on disk, with its errno code. */
-export class MaterialiseError extends Error {
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-  ) {
-    super(`making the rootfs failed: ${message}`);
-    this.name = 'MaterialiseError';
-  }
-}
 
 /** Batches handed to the worker before waiting for its answers: keeps it busy, and memory bounded. */
 const STEPS_AHEAD = 2;

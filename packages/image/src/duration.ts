@@ -1,13 +1,14 @@
+import { ImageError } from './image-error.js';
+
 /** A duration string that {@link parseDuration} cannot read. */
-export class InvalidDurationError extends Error {
-  readonly code = 'INVALID_DURATION';
+export class InvalidDurationError extends ImageError {
   readonly value: string;
   constructor(value: string, detail: string) {
     super(
+      'INVALID_DURATION',
       `invalid duration ${JSON.stringify(value)}: ${detail}; write a number and a unit (ms, s, m, h, d, w), ` +
         'combined like 1h30m (e.g. 30s, 15m, 24h, 7d)',
     );
-    this.name = 'InvalidDurationError';
     this.value = value;
   }
 }

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export * from './types.js';
+export { ImageError, type ImageErrorCode, type ImageErrorRemedy, type ImageErrorOptions } from './image-error.js';
 export { pullWithFetcher, type PullOptions, type PullResult, type PullStats } from './pull.js';
 export { Cache, type CacheOptions, type CacheListing, type PlatformLike } from './cache.js';
 export type { EntryInfo } from './cache-inventory.js';
@@ -45,6 +46,8 @@ export { RegistryFetcher } from './registry-fetcher.js';
 export { LayoutFetcher, parseLayoutReference, formatLayoutReference, LAYOUT_PREFIX } from './layout-fetcher.js';
 export { PullError, LayoutError, UnsupportedLayerError, InvalidImageError, PinnedDigestMismatchError } from './pull-errors.js';
 export {
+  LayerError,
+  type LayerErrorContext,
   DiffIDMismatchError,
   LayerPathEscapeError,
   LayerEntryLimitError,
@@ -52,6 +55,8 @@ export {
   LayerFormatError,
   LayerDecompressError,
   LayerConflictError,
+  StoreWriteError,
+  MaterialiseError,
   type LayerConflictReason,
 } from './layer-errors.js';
 export { DEFAULT_LIMITS, XATTR_LIMITS, resolveExtractLimits } from './limits.js';

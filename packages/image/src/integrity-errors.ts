@@ -4,7 +4,7 @@ import { CacheError } from './cache-errors.js';
 export class CloneDestinationError extends CacheError {
   readonly dest: string;
   constructor(dest: string, detail: string, code: 'CLONE_DEST_IN_CACHE' | 'CLONE_DEST_NOT_EMPTY' | 'CLONE_DEST_INVALID') {
-    super(`cannot clone into ${dest}: it ${detail}`, code);
+    super(code, `cannot clone into ${dest}: it ${detail}`);
     this.dest = dest;
   }
 }
@@ -13,7 +13,7 @@ export class CloneDestinationError extends CacheError {
 export class CloneFailedError extends CacheError {
   readonly dest: string;
   constructor(dest: string, detail: string, options?: { cause?: unknown }) {
-    super(`cloning into ${dest} failed (${detail}); the partial copy was removed: check free space and permissions, then retry`, 'CLONE_FAILED', options);
+    super('CLONE_FAILED', `cloning into ${dest} failed (${detail}); the partial copy was removed: check free space and permissions, then retry`, options);
     this.dest = dest;
   }
 }
@@ -23,9 +23,10 @@ export class EntryDamagedError extends CacheError {
   readonly digest: string;
   constructor(digest: string, detail: string) {
     super(
-      `cached image ${digest} is damaged (${detail}) and in use by a running bbox process, so it can be neither served nor replaced; ` +
-        'stop that process, then run `bbox cache verify --repair` and pull again',
       'ENTRY_DAMAGED',
+      `cached image ${digest} is damaged (${detail}) and in use by a running process, so it can be neither served nor replaced; ` +
+        'once that process has stopped, repairing the cache and pulling again clears it',
+      { remedy: 'repair' },
     );
     this.digest = digest;
   }

@@ -15,6 +15,5 @@ export {
   type LayerEntry,
   type LayerEntryType,
 } from './layer-index.js';
-export { StoreWriteError } from './store-writer.js';
-export { MaterialiseError } from './compose-worker.js';
+export { StoreWriteError, MaterialiseError } from './layer-errors.js';
 export type { LayerCompression } from './decompress.js';

@@ -8,6 +8,7 @@ import { runTogether } from './run-together.js';
 import { layerCompression } from './layer-media.js';
 import { InvalidImageError } from './pull-errors.js';
 import { CacheFullError } from './cache-errors.js';
+import { LayerConflictError, LayerError } from './layer-errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { ExtractLimits, Fetcher, PullProgress, PullWarning, RootFS } from './types.js';
 
@@ -91,8 +92,15 @@ type RunStats = MaterialiseStats & { stored: string[] };
 
 /** ENOSPC or EDQUOT, whichever layer (store writer, composer, metadata) ran into it. */
 function isNoSpace(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
+  const e = err as { code?: unknown; errno?: unknown } | undefined;
+  const code = err instanceof LayerError ? e?.errno : e?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** A conflict between layers, found while composing, named with the layer's digest and the image. */
+function locateConflict(err: unknown, img: ResolvedImage, opts: MaterialiseOptions): unknown {
+  const desc = err instanceof LayerConflictError ? img.manifest.layers[err.layerIndex] : undefined;
+  return desc ? (err as LayerConflictError).locate({ layer: desc.digest, image: opts.refString }) : err;
 }
 
 async function fill(
@@ -157,7 +165,7 @@ async function stagedFill(
     return await publish(cache, img, diffIDs, tmp, composed, opts);
   } catch (err) {
     await cache.removeTmpDir(tmp);
-    throw err;
+    throw locateConflict(err, img, opts);
   }
 }
 
@@ -252,7 +260,7 @@ async function ensureLayer(
       stats.stored.push(diffID);
     } catch (err) {
       await cache.removeTmpDir(tmp);
-      throw err;
+      throw err instanceof LayerError ? err.locate({ layer: desc.digest, image: opts.refString }) : err;
     }
     stats.layersFetched++;
     stats.bytesFetched += desc.size;
@@ -269,7 +277,7 @@ async function compose(cache: Cache, img: ResolvedImage, diffIDs: string[], opts
     return await publish(cache, img, diffIDs, tmp, composed, opts);
   } catch (err) {
     await cache.removeTmpDir(tmp);
-    throw err;
+    throw locateConflict(err, img, opts);
   }
 }
 

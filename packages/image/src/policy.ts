@@ -1,3 +1,4 @@
+import { ImageError } from './image-error.js';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
 import type { PullPolicy } from './types.js';
 
@@ -40,18 +41,17 @@ export const PULL_POLICY_ALIASES = [
 ] as const;
 
 /** A pull policy string that is none of the accepted values. */
-export class InvalidPullPolicyError extends Error {
-  readonly code = 'INVALID_PULL_POLICY';
+export class InvalidPullPolicyError extends ImageError {
   readonly value: string;
   readonly accepted: readonly string[] = PULL_POLICY_VALUES;
   constructor(value: string, detail?: string, options?: { cause?: unknown }) {
     super(
+      'INVALID_PULL_POLICY',
       `invalid pull policy ${JSON.stringify(value)}${detail ? ` (${detail})` : ''}: use one of ` +
         `${PULL_POLICY_VALUES.join(', ')} (durations like 30s, 15m, 24h, 7d, 1h30m); ` +
         `also accepted: ${PULL_POLICY_ALIASES.join(', ')}`,
       options,
     );
-    this.name = 'InvalidPullPolicyError';
     this.value = value;
   }
 }

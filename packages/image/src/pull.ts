@@ -2,7 +2,7 @@ import type { ClientOptions, Platform, Reference, ResolvedImage } from 'oci-clie
 import { formatReference, parseReference } from 'oci-client-lite/reference';
 import { hostPlatform, parsePlatform } from 'oci-client-lite/platform';
 import { Cache } from './cache.js';
-import { ImageNotCachedError } from './cache-errors.js';
+import { EntryNotFoundError, ImageNotCachedError } from './cache-errors.js';
 import { parsePullPolicy, formatPullPolicy } from './policy.js';
 import { LAYOUT_PREFIX, LAYOUT_REGISTRY, LayoutFetcher, formatLayoutReference, parseLayoutReference } from './layout-fetcher.js';
 import { RegistryFetcher } from './registry-fetcher.js';
@@ -128,10 +128,10 @@ function tagOnly(t: Target): Target {
 function pinnedDigest(t: Target): string | undefined {
   const asked = t.options.digest;
   if (asked && !/^sha256:[0-9a-f]{64}$/.test(asked)) {
-    throw new PullError(`digest option ${JSON.stringify(asked)} is not a sha256 digest (sha256:<64 hex>)`, 'INVALID_DIGEST');
+    throw new PullError('INVALID_DIGEST', `digest option ${JSON.stringify(asked)} is not a sha256 digest (sha256:<64 hex>)`);
   }
   if (asked && t.ref.digest && asked !== t.ref.digest) {
-    throw new PullError(`${t.refString} pins ${t.ref.digest} but the digest option asks for ${asked}`, 'INVALID_DIGEST');
+    throw new PullError('INVALID_DIGEST', `${t.refString} pins ${t.ref.digest} but the digest option asks for ${asked}`);
   }
   return asked ?? t.ref.digest;
 }
@@ -232,7 +232,7 @@ async function refreshTag(t: Target, policy: PullPolicy): Promise<PullResult> {
     } catch (err) {
       // A gc, evict or purge of another process took the entry between the look and the record:
       // the image is simply not cached any more, so pull it.
-      if ((err as { code?: string }).code === 'ENTRY_NOT_FOUND') return fetchTag(t, policy, head.digest);
+      if (err instanceof EntryNotFoundError) return fetchTag(t, policy, head.digest);
       throw err;
     }
     t.options.onProgress?.({ type: 'cache-hit', ref: t.refString, digest: held.digest, network: true });

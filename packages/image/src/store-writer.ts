@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import { StoreWriteError } from './layer-errors.js';
 import { FILES_PER_BUCKET, storeBucket, storeFilePath } from './layer-index.js';
 import { startStoreWorker, type StoreAck, type StoreBatch, type StoreOp } from './store-worker.js';
 
@@ -38,17 +39,6 @@ const MIN_BATCH_BUFFER = 64 * 1024;
 /** Bytes of batch buffers kept for reuse once the writer thread hands them back. */
 const POOL_BYTES = 1024 * 1024;
 
-/** An error the writer thread met, rebuilt with its errno code. */
-export class StoreWriteError extends Error {
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-  ) {
-    super(`writing the layer store failed: ${message}`);
-    this.name = 'StoreWriteError';
-  }
-}
-
 /**
  * Writes the content files of one layer through a dedicated thread, so decompression,
  * parsing and hashing go on while earlier files are written. Files are created with O_EXCL
@@ -80,7 +70,7 @@ export class StoreWriter {
     this.worker.on('exit', () => {
       // Before its answer to 'end', an exit means writes may be missing (the thread crashed or
       // was stopped): that is a failure, and a later flush must not wait for an answer.
-      if (!this.endAcked) this.failure ??= new StoreWriteError('the writer thread stopped before finishing', 'STORE_WRITER_STOPPED');
+      if (!this.endAcked) this.failure ??= new StoreWriteError('the writer thread stopped before finishing', undefined, 'STORE_WRITER_STOPPED');
       this.exited = true;
       this.wakeAll();
       this.onEnded?.();

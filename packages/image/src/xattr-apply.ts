@@ -46,7 +46,7 @@ export function missingToolWarning(): XattrWarning {
     code: 'XATTR_TOOL_MISSING',
     message:
       'the image has extended attributes (such as file capabilities) but setfattr is not installed, so the rootfs ' +
-      'has none; install the attr package, then remove the image (bbox cache purge) and pull it again',
+      'has none; install the attr package, then remove the image from the cache and pull it again',
   };
 }
 

@@ -89,7 +89,8 @@ t.test('a damaged entry that a running process holds is refused with a clear err
   );
   t.type(err, EntryDamagedError);
   t.match((err as Error).message, /extra etc\/planted/);
-  t.match((err as Error).message, /bbox cache verify --repair/);
+  t.match((err as Error).message, /repairing the cache and pulling again clears it/);
+  t.equal((err as EntryDamagedError).remedy, 'repair');
   t.equal(await s.cache.hasEntry(s.pulled.digest), true, 'a held entry is not removed');
   await release();
   t.equal(await s.cache.lookupRef(s.ref), undefined, 'once released it is removed and reported missing');
