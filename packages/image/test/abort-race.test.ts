@@ -4,10 +4,10 @@ import type { Readable } from 'node:stream';
 import t from 'tap';
 import { parseReference, RegistryClient, type Descriptor, type Reference } from 'oci-client-lite';
 import { buildImage, inspectCacheDir, makeLayer, pushImage, startRegistry, tempDir, type TarEntry } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { pullWithFetcher } from '../src/pull.js';
-import { RegistryFetcher } from '../src/registry-fetcher.js';
-import { LayerError } from '../src/layer-errors.js';
+import { Cache } from '../src/cache/cache.js';
+import { pullWithFetcher } from '../src/pull/pull.js';
+import { RegistryFetcher } from '../src/pull/registry-fetcher.js';
+import { LayerError } from '../src/errors/layer-errors.js';
 
 // A layer whose download was opened just before a sibling layer failed: the failure aborts the
 // pull's signal while that layer's stream is not yet read. The pull must still end with the

@@ -1,15 +1,15 @@
 import t from 'tap';
 import { chmod, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cache } from '../src/cache.js';
+import { Cache } from '../src/cache/cache.js';
 import {
   CacheCorruptError,
   CacheDirError,
   CacheVersionError,
   EntryNotFoundError,
   ImageNotCachedError,
-} from '../src/cache-errors.js';
-import { defaultCacheDir } from '../src/cache-layout.js';
+} from '../src/errors/cache-errors.js';
+import { defaultCacheDir } from '../src/cache/layout.js';
 import { Child, fakeDigest, publishFake, publishFakeLayer, scratch, setLastUsed, tempCache } from './cache-fixtures.js';
 
 const A = fakeDigest('image-a');

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageNotCachedError, pullWithFetcher } from '../src/index.js';
-import { EntryDamagedError } from '../src/integrity-errors.js';
+import { EntryDamagedError } from '../src/errors/cache-errors.js';
 import { appImage, clockPast, setupRegistry } from './verify-fixtures.js';
 
 async function pulledAndSealed(t: Test) {
