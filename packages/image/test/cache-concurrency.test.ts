@@ -1,7 +1,7 @@
 import t from 'tap';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cache } from '../src/cache.js';
+import { Cache } from '../src/cache/cache.js';
 import { Child, fakeDigest, tempCache } from './cache-fixtures.js';
 
 const A = fakeDigest('raced');

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Cache, type CacheOptions } from '../src/cache.js';
+import { Cache, type CacheOptions } from '../src/cache/cache.js';
 
 /** Absolute URL of the cache module, for child processes. */
-export const CACHE_MODULE = new URL('../src/cache.ts', import.meta.url).href;
+export const CACHE_MODULE = new URL('../src/cache/cache.ts', import.meta.url).href;
 const PKG_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 interface Teardown {

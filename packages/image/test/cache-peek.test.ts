@@ -1,8 +1,8 @@
 import t from 'tap';
 import { chmod, lstat, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cache } from '../src/cache.js';
-import { CacheCorruptError, EntryNotFoundError, InvalidDigestError } from '../src/cache-errors.js';
+import { Cache } from '../src/cache/cache.js';
+import { CacheCorruptError, EntryNotFoundError, InvalidDigestError } from '../src/errors/cache-errors.js';
 import { fakeDigest, publishFake, setLastUsed, tempCache } from './cache-fixtures.js';
 
 // peek: a read of what get would answer, without side effects. prepareRef: recordRef in two steps.

@@ -1,15 +1,15 @@
 import t from 'tap';
 import { chmod, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cache } from '../src/cache.js';
+import { Cache } from '../src/cache/cache.js';
 import {
   CacheCorruptError,
   CacheDirError,
   CacheVersionError,
   EntryNotFoundError,
   ImageNotCachedError,
-} from '../src/cache-errors.js';
-import { defaultCacheDir } from '../src/cache-layout.js';
+} from '../src/errors/cache-errors.js';
+import { defaultCacheDir } from '../src/cache/layout.js';
 import { Child, fakeDigest, publishFake, publishFakeLayer, scratch, setLastUsed, tempCache } from './cache-fixtures.js';
 
 const A = fakeDigest('image-a');
@@ -45,7 +45,8 @@ t.test('a non-empty directory that is not a cache is refused and left alone', as
   t.type(err, CacheDirError);
   t.equal(err.code, 'CACHE_DIR_INVALID');
   t.match(err.message, base);
-  t.match(err.message, /--cache-dir/);
+  t.match(err.message, /a new or empty directory is needed/);
+  t.notMatch(err.message, /--/, 'no command-line flag in a library message');
   t.same(await readdir(base), ['notes.txt'], 'nothing written');
   t.equal((await stat(base)).mode & 0o777, 0o755, 'mode untouched');
 });
@@ -241,8 +242,7 @@ t.test('ImageNotCachedError names the ref, the policy and the fix', async (t) =>
   t.equal(err.name, 'ImageNotCachedError');
   t.equal(
     err.message,
-    'image docker.io/library/alpine:latest is not in the cache and the pull policy is never; ' +
-      'pull it first with `bbox pull docker.io/library/alpine:latest` or use --pull if-not-present',
+    'image docker.io/library/alpine:latest is not in the cache and the pull policy is never, which does not fetch it',
   );
 });
 
@@ -295,7 +295,8 @@ t.test('a cache dir where no directory can be made fails at once, naming the pat
     t.equal(err.dir, dir);
     t.match(err.message, `cache directory ${dir} cannot be created`);
     t.match(err.message, why);
-    t.match(err.message, /--cache-dir/, 'says what to do');
+    t.match(err.message, /another cache directory is needed/, 'says what is needed');
+    t.equal(err.remedy, 'other-cache');
   }
   t.equal(await readFile(file, 'utf8'), 'not a directory', 'the file in the way is left alone');
 });

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { lstat, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cache } from '../src/cache.js';
-import { currentOwner } from '../src/owner.js';
-import { CacheDirError } from '../src/cache-errors.js';
+import { Cache } from '../src/cache/cache.js';
+import { currentOwner } from '../src/cache/process-owner.js';
+import { CacheDirError } from '../src/errors/cache-errors.js';
 import { Child, fakeDigest, publishFake, publishFakeLayer, scratch, tempCache } from './cache-fixtures.js';
 
 const A = fakeDigest('a');

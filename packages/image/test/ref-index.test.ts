@@ -1,9 +1,9 @@
 import t from 'tap';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CacheCorruptError } from '../src/cache-errors.js';
-import { platformKey, refFile } from '../src/ref-index.js';
-import { CacheLayout } from '../src/cache-layout.js';
+import { CacheCorruptError } from '../src/errors/cache-errors.js';
+import { platformKey, refFile } from '../src/cache/ref-index.js';
+import { CacheLayout } from '../src/cache/layout.js';
 import { fakeDigest, publishFake, tempCache } from './cache-fixtures.js';
 
 const A = fakeDigest('a');
