@@ -1,11 +1,14 @@
-import { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes.js';
+import { ImageError, type ImageErrorRemedy } from '@broodbox/image';
+import { OciError } from 'oci-client-lite/errors';
+import { VmError } from '@broodbox/vmm/errors';
+import { ExitCode, exitCodeFor, type CliErrorCode, type ErrorCode, type ExitCodeValue, type NodeErrorCode } from './exit-codes.js';
 
 /** A failure the user can act on; `hint` is printed on its own line after the message. */
 export class CliError extends Error {
-  readonly code: string;
+  readonly code: CliErrorCode;
   readonly hint: string | undefined;
   readonly exitCode: ExitCodeValue;
-  constructor(message: string, opts: { code: string; hint?: string; exitCode?: ExitCodeValue; cause?: unknown }) {
+  constructor(message: string, opts: { code: CliErrorCode; hint?: string; exitCode?: ExitCodeValue; cause?: unknown }) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = opts.code;
@@ -28,32 +31,39 @@ export class UsageError extends CliError {
   }
 }
 
-interface Coded {
-  code?: unknown;
-  name?: unknown;
-  message?: unknown;
-  hint?: unknown;
-}
-
-function codeOf(err: Coded): string | undefined {
+/**
+ * The `code` of an error bbox or its libraries raised (read from their base classes), or of one
+ * of Node's (an abort, an errno); undefined for anything else, which is a bug.
+ */
+function codeOf(err: unknown): ErrorCode | NodeErrorCode | string | undefined {
+  if (err instanceof CliError || err instanceof ImageError || err instanceof OciError || err instanceof VmError) return err.code;
+  if (!(err instanceof Error)) return undefined;
   if (err.name === 'AbortError') return 'ABORT_ERR';
-  return typeof err.code === 'string' ? err.code : undefined;
+  const errno = (err as NodeJS.ErrnoException).code;
+  return typeof errno === 'string' && (err as NodeJS.ErrnoException).syscall !== undefined ? errno : undefined;
 }
 
-/** A hint for library errors whose message does not already say what to do. */
-function hintFor(code: string | undefined, err: Coded): string | undefined {
-  if (typeof err.hint === 'string') return err.hint;
-  switch (code) {
-    case 'IMAGE_NOT_CACHED':
-      return 'pull it while the registry is reachable (bbox pull REF), or use --pull if-not-present';
-    case 'EACCES':
-    case 'EPERM':
-      return 'check the permissions of the cache directory (--cache-dir or BBOX_CACHE_DIR)';
-    case 'ENOSPC':
-      return 'free disk space (bbox cache gc) or point --cache-dir at a larger disk; nothing cached was lost';
-    default:
-      return undefined;
-  }
+// The libraries state facts; what to type about them is the CLI's to say.
+const REMEDY_HINTS: Record<ImageErrorRemedy, string> = {
+  repair: 'run bbox cache verify --repair, then pull again',
+  'free-space': 'free disk space (bbox cache gc or bbox cache purge) or point --cache-dir at a larger disk; nothing cached was lost',
+  'pull-first': 'pull it while the registry is reachable (bbox pull REF), or use --pull if-not-present',
+  'other-cache': 'choose another cache directory with --cache-dir (or BBOX_CACHE_DIR)',
+};
+
+const CODE_HINTS: Partial<Record<ErrorCode | NodeErrorCode, string>> = {
+  EACCES: 'check the permissions of the cache directory (--cache-dir or BBOX_CACHE_DIR)',
+  EPERM: 'check the permissions of the cache directory (--cache-dir or BBOX_CACHE_DIR)',
+  ENOSPC: REMEDY_HINTS['free-space'],
+  CACHE_LOCKED: 'another bbox process is working on the cache; retry when it has finished',
+  ENTRY_HELD: 'a running bbox pull or VM uses it; retry when it has finished',
+};
+
+/** The hint printed under an error: its own (CliError), or the CLI's words for its remedy or code. */
+function hintFor(err: unknown, code: string | undefined): string | undefined {
+  if (err instanceof CliError) return err.hint;
+  if (err instanceof ImageError && err.remedy !== undefined) return REMEDY_HINTS[err.remedy];
+  return code === undefined ? undefined : CODE_HINTS[code as keyof typeof CODE_HINTS];
 }
 
 /** What is printed for an error, and the exit code. */
@@ -64,16 +74,14 @@ export interface ErrorReport {
 
 /** Turns any thrown value into at most a message line, a hint line and an exit code. */
 export function describeError(err: unknown, debug: boolean): ErrorReport {
-  const e: Coded = typeof err === 'object' && err !== null ? (err as Coded) : { message: String(err) };
-  const code = codeOf(e);
+  const code = codeOf(err);
   const exitCode = err instanceof CliError ? err.exitCode : exitCodeFor(code);
   if (code === 'INTERRUPTED' || code === 'ABORT_ERR') return { lines: ['bbox: interrupted'], exitCode };
-  const message = typeof e.message === 'string' && e.message ? e.message : String(err);
+  const message = err instanceof Error && err.message ? err.message : String(err);
   const lines = [`bbox: ${message}`];
-  const hint = hintFor(code, e);
+  const hint = hintFor(err, code);
   if (hint) lines.push(`hint: ${hint}`);
-  const expected = err instanceof CliError || code !== undefined;
   if (debug && err instanceof Error && err.stack) lines.push(err.stack);
-  else if (!expected) lines.push('hint: this looks like a bug in bbox; run again with BBOX_DEBUG=1 for details and report it');
+  else if (code === undefined) lines.push('hint: this looks like a bug in bbox; run again with BBOX_DEBUG=1 for details and report it');
   return { lines, exitCode };
 }

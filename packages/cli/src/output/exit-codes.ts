@@ -1,10 +1,14 @@
+import type { ImageErrorCode } from '@broodbox/image';
+import type { OciErrorCode } from 'oci-client-lite';
+import type { VmErrorCode } from '@broodbox/vmm';
+
 /**
  * Exit codes of `bbox`. Stable: scripts rely on them (documented in docs/cli.md).
  * `bbox run` exits with the guest command's own code once the command has started.
  */
 export const ExitCode = {
   ok: 0,
-  /** Anything not covered below. */
+  /** A failure on this host (disk, permissions, locks, the VM), or `cache verify` found damage. */
   failure: 1,
   /** Bad command line, bad config file or environment value, bad reference, refused purge. */
   usage: 2,
@@ -12,7 +16,7 @@ export const ExitCode = {
   notCached: 3,
   /** The registry or a mirror could not be reached, or refused access, or lacks the image. */
   registry: 4,
-  /** Content did not match its digest, or a cache entry is damaged. */
+  /** Content did not match its digest, a hostile or malformed image or layer, or a damaged cache. */
   integrity: 5,
   /** `bbox run --timeout` expired (same code as timeout(1)). */
   timeout: 124,
@@ -24,68 +28,126 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-const usageCodes = new Set([
-  'USAGE',
-  'CONFIG_INVALID',
-  'INVALID_PULL_POLICY',
-  'INVALID_REFERENCE',
-  'INVALID_PLATFORM',
-  'INVALID_DURATION',
-  'PURGE_NEEDS_FORCE',
-  'PATH_IN_CACHE',
-  'INVALID_DIGEST',
-  'CACHE_DIR_INVALID',
-  'INVALID_ARTIFACT_NAME',
-  'VM_BAD_SPEC',
-  'VM_NO_COMMAND',
-  'VM_USER_NOT_FOUND',
-]);
+/** Codes of the CLI's own errors (CliError and its subclasses). */
+export type CliErrorCode = 'USAGE' | 'CONFIG_INVALID' | 'PURGE_NEEDS_FORCE' | 'INTERRUPTED' | 'IMAGE_NOT_CACHED' | 'NETWORK_NEEDED';
 
-const registryCodes = new Set([
-  'REGISTRY_UNAVAILABLE',
-  'UNAUTHORIZED',
-  'DENIED',
-  'MANIFEST_UNKNOWN',
-  'BLOB_UNKNOWN',
-  'NAME_UNKNOWN',
-  'PLATFORM_NOT_FOUND',
-  'TIMEOUT',
-  'INSECURE_REALM',
-  'CREDENTIAL_HELPER',
-  'DOCKER_CONFIG',
-  'UNEXPECTED_RESPONSE',
-  'TOO_MANY_REQUESTS',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
+/** Every code a bbox error can carry: the CLI's, the image library's, the registry client's, the VM layer's. */
+export type ErrorCode = CliErrorCode | ImageErrorCode | OciErrorCode | VmErrorCode;
 
-const integrityCodes = new Set([
-  'DIGEST_MISMATCH',
-  'SIZE_MISMATCH',
-  'DIFFID_MISMATCH',
-  'INVALID_IMAGE',
-  'LAYER_PATH_ESCAPE',
-  'LAYER_BAD_TAR',
-  'LAYER_DECOMPRESS',
-  'CACHE_DAMAGED',
-  'ENTRY_DAMAGED',
-  'INTEGRITY',
-  'VERIFY_FAILED',
-]);
+/** Codes of Node's own errors that reach a user: an aborted operation, the network, the disk. */
+export type NodeErrorCode =
+  | 'ABORT_ERR'
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'ENOTFOUND'
+  | 'EAI_AGAIN'
+  | 'ETIMEDOUT'
+  | 'EHOSTUNREACH'
+  | 'ENETUNREACH'
+  | 'EACCES'
+  | 'EPERM'
+  | 'ENOSPC';
 
-/** Maps an error's `code` (from bbox, the image library or the registry client) to an exit code. */
+const { failure, usage, notCached, registry, integrity, timeout, interrupted } = ExitCode;
+
+// Exhaustive: a code added to any of the unions above is a type error here until it has an exit code.
+const EXIT_CODES: Record<ErrorCode | NodeErrorCode, ExitCodeValue> = {
+  // The CLI.
+  USAGE: usage,
+  CONFIG_INVALID: usage,
+  PURGE_NEEDS_FORCE: usage,
+  INTERRUPTED: interrupted,
+  IMAGE_NOT_CACHED: notCached,
+  NETWORK_NEEDED: failure, // only between the fast path and the full pull; never printed
+  // The image library: what the user gave or chose.
+  INVALID_PULL_POLICY: usage,
+  INVALID_DURATION: usage,
+  INVALID_DIGEST: usage,
+  INVALID_ARTIFACT_NAME: usage,
+  CACHE_DIR_INVALID: usage,
+  CACHE_VERSION_UNSUPPORTED: usage,
+  ENTRY_NOT_FOUND: usage,
+  CLONE_DEST_IN_CACHE: usage,
+  CLONE_DEST_NOT_EMPTY: usage,
+  CLONE_DEST_INVALID: usage,
+  // The image library: content that is not what it claims, or that the cache refuses.
+  CACHE_CORRUPT: integrity,
+  ENTRY_DAMAGED: integrity,
+  DIGEST_MISMATCH: integrity,
+  SIZE_MISMATCH: integrity,
+  DIFFID_MISMATCH: integrity,
+  INVALID_IMAGE: integrity,
+  LAYOUT_INVALID: integrity,
+  LAYER_PATH_ESCAPE: integrity,
+  LAYER_ENTRY_LIMIT: integrity,
+  LAYER_BYTE_LIMIT: integrity,
+  LAYER_BAD_TAR: integrity,
+  LAYER_DECOMPRESS: integrity,
+  LAYER_CONFLICT: integrity,
+  LAYER_XATTR_INVALID: integrity,
+  LAYER_XATTR_TOO_LARGE: integrity,
+  // The image library: this host (disk, locks, a running process, what it can apply).
+  CACHE_LOCKED: failure,
+  CACHE_FULL: failure,
+  ENTRY_HELD: failure,
+  CLONE_FAILED: failure,
+  NOT_A_TMP_DIR: failure,
+  NOTHING_TO_PUBLISH: failure,
+  XATTR_APPLY_FAILED: failure,
+  UNSUPPORTED_MEDIA_TYPE: failure, // a kind of image or layer bbox does not handle (non-distributable, foreign)
+  STORE_WRITE_FAILED: failure,
+  STORE_WRITER_STOPPED: failure,
+  ROOTFS_WRITE_FAILED: failure,
+  // The registry client: what the user gave (a reference, a platform, a mirror, credentials set-up).
+  INVALID_REFERENCE: usage,
+  INVALID_PLATFORM: usage,
+  INVALID_MIRROR: usage,
+  // The registry client: the registry or a mirror, and reaching it.
+  MANIFEST_UNKNOWN: registry,
+  BLOB_UNKNOWN: registry,
+  PLATFORM_NOT_FOUND: registry,
+  UNAUTHORIZED: registry,
+  DENIED: registry,
+  INSECURE_REALM: registry,
+  CREDENTIAL_HELPER: registry,
+  DOCKER_CONFIG: registry,
+  UNEXPECTED_RESPONSE: registry,
+  TOO_MANY_REDIRECTS: registry,
+  INSECURE_REDIRECT: registry,
+  REGISTRY_UNAVAILABLE: registry,
+  TIMEOUT: registry,
+  BLOB_INCOMPLETE: registry,
+  TOO_LARGE: registry,
+  // The registry client: content that is not a usable manifest.
+  INVALID_MANIFEST: integrity,
+  // The VM layer.
+  VM_BAD_SPEC: usage,
+  VM_NO_COMMAND: usage,
+  VM_USER_NOT_FOUND: usage,
+  VM_TIMEOUT: timeout,
+  VM_ABORTED: interrupted,
+  VM_KERNEL_NOT_FOUND: failure,
+  VM_MODULE_MISSING: failure,
+  VM_HOST_TOOL: failure,
+  VM_DISK_BUILD: failure,
+  VM_ACCEL_UNAVAILABLE: failure,
+  VM_BOOT_FAILED: failure,
+  VM_CRASHED: failure,
+  // Node.
+  ABORT_ERR: interrupted,
+  ECONNREFUSED: registry,
+  ECONNRESET: registry,
+  ENOTFOUND: registry,
+  EAI_AGAIN: registry,
+  ETIMEDOUT: registry,
+  EHOSTUNREACH: registry,
+  ENETUNREACH: registry,
+  EACCES: failure,
+  EPERM: failure,
+  ENOSPC: failure,
+};
+
+/** Maps an error's `code` to an exit code; a code bbox does not know is a plain failure. */
 export function exitCodeFor(code: string | undefined): ExitCodeValue {
-  if (!code) return ExitCode.failure;
-  if (code === 'ABORT_ERR' || code === 'ABORTED' || code === 'INTERRUPTED') return ExitCode.interrupted;
-  if (code === 'IMAGE_NOT_CACHED') return ExitCode.notCached;
-  if (code === 'VM_TIMEOUT') return ExitCode.timeout;
-  if (usageCodes.has(code)) return ExitCode.usage;
-  if (registryCodes.has(code)) return ExitCode.registry;
-  if (integrityCodes.has(code)) return ExitCode.integrity;
-  return ExitCode.failure;
+  return code !== undefined && Object.hasOwn(EXIT_CODES, code) ? EXIT_CODES[code as keyof typeof EXIT_CODES] : ExitCode.failure;
 }

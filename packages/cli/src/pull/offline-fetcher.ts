@@ -1,11 +1,10 @@
 import type { Fetcher } from '@broodbox/image';
+import { CliError } from '../output/errors.js';
 
 /** What {@link offlineFetcher} throws: the answer needs the registry, which only the full pull may ask. */
-export class NetworkNeededError extends Error {
-  readonly code = 'NETWORK_NEEDED';
+export class NetworkNeededError extends CliError {
   constructor(what: string) {
-    super(`${what} needs the registry; the cache alone cannot answer`);
-    this.name = 'NetworkNeededError';
+    super(`${what} needs the registry; the cache alone cannot answer`, { code: 'NETWORK_NEEDED' });
   }
 }
 

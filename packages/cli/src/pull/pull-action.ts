@@ -1,4 +1,4 @@
-import type { Cache, RefreshResult } from '@broodbox/image';
+import { ImageError, type Cache, type RefreshResult } from '@broodbox/image';
 import { CliError } from '../output/errors.js';
 import { reportError, warn, type CommandIo } from '../output/command-io.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
@@ -12,8 +12,8 @@ import type { PullRequest } from './pull-options.js';
 
 /** Says where a `never` policy came from: often a config file or BBOX_PULL the user forgot. */
 function explainNotCached(err: unknown, settings: Settings, cacheDir: string): unknown {
-  if ((err as { code?: unknown }).code !== 'IMAGE_NOT_CACHED') return err;
-  return new CliError((err as Error).message, {
+  if (!(err instanceof ImageError) || err.code !== 'IMAGE_NOT_CACHED') return err;
+  return new CliError(err.message, {
     code: 'IMAGE_NOT_CACHED',
     hint: `the policy ${settings.pull.value} came from ${settings.pull.source}; the cache searched is ${cacheDir}`,
     cause: err,
