@@ -18,7 +18,7 @@ const pkg = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${pkg}dist/`;
 
 /** Dynamic imports kept: what a hit may need, already in the bundle's static graph. */
-const KEPT_DYNAMIC = new Set(['./pull-from-cache.js', './config-memo.js', './duration-value.js', '@broodbox/image', 'oci-client-lite/platform']);
+const KEPT_DYNAMIC = new Set(['./pull-from-cache.js', './config-memo.js', './config-search.js', './duration-value.js', '@broodbox/image', 'oci-client-lite/platform']);
 /** The full command line as the entry imports it (dist/main.js), and as the bundle beside it must. */
 const FULL_CLI = '../main.js';
 const FULL_CLI_FROM_BUNDLE = './main.js';
@@ -53,6 +53,10 @@ const options = {
   // Paths in the bundle's comments are relative to the package, whoever builds it and wherever.
   absWorkingDir: pkg,
   legalComments: 'none',
+  // cosmiconfig's Explorer (the config search) requires its YAML parser and JavaScript loaders
+  // only from loaders bbox replaces: they stay out of the bundle.
+  external: ['js-yaml'],
+  logOverride: { 'unsupported-require-call': 'silent' },
   logLevel: 'warning',
   plugins: [handOff],
 };

@@ -3,7 +3,8 @@
  * same configuration rules as the command line (file discovery, validation, precedence).
  */
 export { resolveSettings, type Settings, type SettingFlags, type Sourced } from './config/settings.js';
-export { loadConfigLayers, loadConfigFile, mergeConfigs, globalConfigPath, findProjectConfig, PROJECT_CONFIG_FILES, type ConfigLayer, type ConfigScope, type ConfigSearch } from './config/config-files.js';
+export { loadConfigLayers, loadConfigFile, mergeConfigs, globalConfigPath, type ConfigLayer, type ConfigScope, type ConfigSearch } from './config/config-files.js';
+export { findProjectConfig, PROJECT_CONFIG_FILES } from './config/config-search.js';
 export { validateConfig, type ConfigFile, type VmConfig, type ValueChecks } from './config/config-schema.js';
 export type { RegistryConfig, MirrorConfig, RegistriesConfig } from 'oci-client-lite';
 export { ExitCode, exitCodeFor, type ExitCodeValue } from './output/exit-codes.js';

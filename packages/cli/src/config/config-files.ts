@@ -6,9 +6,6 @@ import { displayPath } from '../output/display-path.js';
 import type { RegistriesConfig } from 'oci-client-lite';
 import type { ConfigFile, ValueChecks } from './config-schema.js';
 
-/** File names looked for in the working directory and each parent, nearest first. */
-export const PROJECT_CONFIG_FILES = ['.broodbox.yaml', '.broodbox.yml', 'broodbox.yaml'] as const;
-
 /** Where a config layer came from. */
 export type ConfigScope = 'global' | 'project' | 'flag';
 
@@ -34,20 +31,6 @@ function isFile(p: string): boolean {
   }
 }
 
-/** The nearest project config from `cwd` up to the filesystem root, if any. */
-export function findProjectConfig(cwd: string): string | undefined {
-  let dir = resolve(cwd);
-  for (;;) {
-    for (const name of PROJECT_CONFIG_FILES) {
-      const p = join(dir, name);
-      if (isFile(p)) return p;
-    }
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
-
 async function parseYaml(file: string, content: string): Promise<unknown> {
   const { parseDocument } = await import('yaml');
   const doc = parseDocument(content, { uniqueKeys: true, prettyErrors: true });
@@ -62,12 +45,9 @@ async function parseYaml(file: string, content: string): Promise<unknown> {
 }
 
 async function readConfigFile(file: string): Promise<unknown> {
-  const { cosmiconfig } = await import('cosmiconfig');
-  const loader = (path: string, content: string) => parseYaml(path, content);
-  const explorer = cosmiconfig('broodbox', { cache: false, loaders: { '.yaml': loader, '.yml': loader, noExt: loader } });
+  const { loadConfigText } = await import('./config-search.js');
   try {
-    const result = await explorer.load(file);
-    return result?.config ?? {};
+    return await loadConfigText(file, parseYaml);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as { code?: string }).code;
@@ -154,7 +134,9 @@ export interface ConfigSearch {
 
 /**
  * Loads the global config and the project config (or the `--config` file), lowest precedence
- * first. Files that do not exist are skipped without loading any parser.
+ * first. The project file is the nearest of PROJECT_CONFIG_FILES from the working directory up to
+ * the home directory (cosmiconfig's search). Files that do not exist are skipped without loading
+ * any parser.
  */
 export async function loadConfigLayers(search: ConfigSearch): Promise<ConfigLayer[]> {
   const wanted: Array<{ file: string; scope: ConfigScope }> = [];
@@ -162,7 +144,8 @@ export async function loadConfigLayers(search: ConfigSearch): Promise<ConfigLaye
   if (isFile(global)) wanted.push({ file: global, scope: 'global' });
   if (search.configFile) wanted.push({ file: resolve(search.cwd, search.configFile), scope: 'flag' });
   else {
-    const project = findProjectConfig(search.cwd);
+    const { findProjectConfig } = await import('./config-search.js');
+    const project = await findProjectConfig(search.cwd);
     if (project && project !== global) wanted.push({ file: project, scope: 'project' });
   }
   return Promise.all(wanted.map((w) => loadConfigFile(w.file, w.scope, search.env)));
