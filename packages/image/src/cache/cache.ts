@@ -1,9 +1,8 @@
-import { lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Platform, Reference } from 'oci-client-lite';
 import { formatReference, parseReference } from 'oci-client-lite/reference';
-import { writeFileAtomic } from './atomic-write.js';
-import { CacheCorruptError, CacheError, EntryHeldError, EntryNotFoundError } from '../errors/cache-errors.js';
+import { CacheError, EntryDamagedError, EntryHeldError, EntryNotFoundError } from '../errors/cache-errors.js';
 import type { CloneOptions, CloneResult } from './clone.js';
 import { checkSeal, reseal } from './entry-seal.js';
 import type { EntryInfo } from './inventory.js';
@@ -15,12 +14,12 @@ import {
   existingLayout,
   isSha256Digest,
   openLayout,
+  pathExists,
 } from './layout.js';
-import type { CleanupReport } from '../cleanup/report.js';
-import { readEntryMeta, toEntryMeta, writeEntryMeta, type EntryMeta, type PublishMeta } from './entry-meta.js';
+import type { CleanupContext, CleanupReport } from '../cleanup/report.js';
+import { readEntryMeta, readEntrySummary, type EntryMeta } from './entry-meta.js';
 import type { EvictOptions } from '../cleanup/evict.js';
 import type { GcOptions } from '../cleanup/gc.js';
-import { EntryDamagedError } from '../errors/cache-errors.js';
 import type { HeldLock, LockOptions } from './lock.js';
 import type { PurgeOptions } from '../cleanup/purge.js';
 import {
@@ -28,11 +27,9 @@ import {
   readAlias,
   readRefRecord,
   removeRefRecord,
-  prepareRefRecord,
-  writeAlias,
   type RefRecord,
 } from './ref-index.js';
-import { makeTmpDir, staleTmpEntries, tmpName } from './tmp-dirs.js';
+import { staleTmpEntries, tmpName } from './tmp-dirs.js';
 import type { RootFS } from '../types.js';
 import type { EntryVerdict, VerifyContext, VerifyOptions, VerifyReport } from '../verify/verify.js';
 
@@ -65,6 +62,23 @@ export interface CacheListing {
 /** A platform given as an object or `os/arch[/variant]`; default the host's. */
 export type PlatformLike = Platform | string;
 
+/** What the cache's writer (./writer.ts) reaches inside a {@link Cache}; not part of the package's API. */
+export interface CacheInternals {
+  /** Opens the layout on first use (see {@link Cache.init}). */
+  layout(): Promise<CacheLayout>;
+  /** The layout's paths, without opening it. */
+  layoutNow(): CacheLayout;
+  /** What gc, evict, purge and the layer give-back run with. */
+  context(): Promise<CleanupContext>;
+}
+
+const internals = new WeakMap<Cache, CacheInternals>();
+
+/** The internals of a cache, for its writer. */
+export function cacheInternals(cache: Cache): CacheInternals {
+  return internals.get(cache)!;
+}
+
 const ARTIFACT_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const RESERVED = new Set<string>(Object.values(ENTRY_FILES));
 
@@ -80,6 +94,9 @@ function toReference(ref: string | Reference): Reference {
  * The content-addressed image cache (layout in docs/cache-layout.md). One entry per manifest digest
  * holds a rootfs that is read-only by contract, its metadata beside it, and artifacts of other
  * components. Safe for concurrent use by several processes.
+ *
+ * This is the user's side: look up, hold, list, clean up, verify, clone. Entries are put in by
+ * `pullWithFetcher`, through the cache's writer (cache/writer.ts), which is not exported.
  */
 export class Cache {
   /** The directory as given (may be a symlink). */
@@ -95,6 +112,11 @@ export class Cache {
     this.dir = dir;
     this.staleMsOption = options.lockStaleMs;
     this.layoutNow = new CacheLayout(dir);
+    internals.set(this, {
+      layout: () => this.layout(),
+      layoutNow: () => this.layoutNow,
+      context: async () => this.ctx(await this.layout()),
+    });
   }
 
   /**
@@ -131,7 +153,7 @@ export class Cache {
     return this.staleMsOption ?? (await loadLock()).DEFAULT_LOCK_STALE_MS;
   }
 
-  private async ctx(layout: CacheLayout) {
+  private async ctx(layout: CacheLayout): Promise<CleanupContext> {
     return { layout, lockStaleMs: await this.lockStaleMs(), hostPlatform: platformKey(undefined) };
   }
 
@@ -232,7 +254,7 @@ export class Cache {
     return {
       layout,
       hostPlatform: platformKey(undefined),
-      summary: (digest) => this.entrySummary(digest),
+      summary: (digest) => readEntrySummary(layout, checkDigest(digest)),
       hold: (digests) => this.hold(digests),
       removeEntry: (digest) => this.removeEntry(digest),
       removeLayer: async (diffID) => (await loadRemoveUnlessHeld()).removeUnlessHeld(layout, 'layer', diffID, { lockStaleMs: await this.lockStaleMs() }),
@@ -258,31 +280,13 @@ export class Cache {
   async hasEntry(digest: string): Promise<boolean> {
     if (!isSha256Digest(digest)) return false;
     const layout = await this.layout();
-    return exists(layout.entryFile(digest, 'meta'));
+    return pathExists(layout.entryFile(digest, 'meta'));
   }
 
   /** meta.json of an entry (config, layers, size, platform, created); undefined when absent. */
   async entryMeta(digest: string): Promise<EntryMeta | undefined> {
     const layout = await this.layout();
     return readEntryMeta(layout.entryFile(checkDigest(digest), 'meta'), digest);
-  }
-
-  /** The composer's summary recorded at publish (for verification); undefined when none. */
-  async entrySummary(digest: string): Promise<unknown> {
-    const layout = await this.layout();
-    const path = layout.entryFile(checkDigest(digest), 'summary');
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return undefined;
-      throw err;
-    }
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      throw new CacheCorruptError(path, 'summary.json is not valid JSON', { cause: err });
-    }
   }
 
   // ---- paths ------------------------------------------------------------------------------------
@@ -299,7 +303,7 @@ export class Cache {
 
   /**
    * Where another component keeps a file derived from the entry (e.g. `disk.ext4`); removed with
-   * the entry. Write it elsewhere (a {@link createTmpDir}) and rename it here, so it is never seen half-made.
+   * the entry. Write it elsewhere on the same file system and rename it here, so it is never seen half-made.
    */
   artifactPath(digest: string, name: string): string {
     if (!ARTIFACT_RE.test(name) || RESERVED.has(name)) {
@@ -308,65 +312,7 @@ export class Cache {
     return join(this.layoutNow.entryDir(digest), name);
   }
 
-  /** The extracted layer directory of a diffID (its inside belongs to the layer composer). */
-  layerDir(diffID: string): string {
-    return this.layoutNow.layerDir(diffID);
-  }
-
-  async hasLayer(diffID: string): Promise<boolean> {
-    if (!isSha256Digest(diffID)) return false;
-    const layout = await this.layout();
-    return exists(layout.layerDir(diffID));
-  }
-
   // ---- refs -------------------------------------------------------------------------------------
-
-  /**
-   * Records where `ref` points for `platform` (resolved now), atomically. The entry must be complete
-   * already: a ref never points at a partial entry. When `topDigest` (an index) differs from `digest`
-   * an alias is recorded too, so a pull pinned to the index digest finds the entry.
-   */
-  async recordRef(
-    ref: string | Reference,
-    target: { digest: string; topDigest?: string; platform?: PlatformLike; resolvedAt?: number },
-  ): Promise<RefRecord> {
-    return (await this.prepareRef(ref, target)).commit();
-  }
-
-  /**
-   * {@link recordRef} in two steps, for a caller that expects the ref to stay where it is while it
-   * asks the registry: the record is written and flushed now (resolved now, unless `resolvedAt`),
-   * and takes effect with `commit()`, which checks the entry and records the alias as recordRef
-   * does. `discard()` drops it and leaves the ref as it was; call one of the two.
-   * @throws InvalidDigestError for a malformed digest, before anything is written. `commit()`
-   * throws EntryNotFoundError when the entry is not (or no longer) cached, dropping the record.
-   */
-  async prepareRef(
-    ref: string | Reference,
-    target: { digest: string; topDigest?: string; platform?: PlatformLike; resolvedAt?: number },
-  ): Promise<{ record: RefRecord; commit: () => Promise<RefRecord>; discard: () => Promise<void> }> {
-    const layout = await this.layout();
-    const digest = checkDigest(target.digest);
-    const topDigest = checkDigest(target.topDigest ?? digest, 'top digest');
-    const platform = platformKey(target.platform);
-    const record: RefRecord = { ref: formatReference(toReference(ref)), platform, digest, topDigest, resolvedAt: target.resolvedAt ?? Date.now() };
-    const draft = await prepareRefRecord(layout, record);
-    const commit = async (): Promise<RefRecord> => {
-      try {
-        if (!(await this.hasEntry(digest))) throw new EntryNotFoundError(digest, `record ${record.ref}`);
-        // An unchanged index keeps its alias: rewriting it (with its fsync) on every refresh buys nothing.
-        if (topDigest !== digest && (await readAlias(layout, topDigest, platform).catch(() => undefined))?.digest !== digest) {
-          await writeAlias(layout, { indexDigest: topDigest, platform, digest });
-        }
-      } catch (err) {
-        await draft.discard();
-        throw err;
-      }
-      await draft.commit();
-      return record;
-    };
-    return { record, commit, discard: () => draft.discard() };
-  }
 
   /** The ref's record for `platform` (digest, topDigest, resolvedAt in epoch ms); undefined when none. */
   async refRecord(ref: string | Reference, platform?: PlatformLike): Promise<RefRecord | undefined> {
@@ -378,78 +324,6 @@ export class Cache {
   async removeRef(ref: string | Reference, platform?: PlatformLike): Promise<boolean> {
     const layout = await this.layout();
     return removeRefRecord(layout, formatReference(toReference(ref)), platformKey(platform));
-  }
-
-  // ---- writing (for the puller) -----------------------------------------------------------------
-
-  /** A fresh private directory in the cache's tmp/, named with this process's id so leftovers of a crash are recognised. */
-  async createTmpDir(kind: string): Promise<string> {
-    return makeTmpDir(await this.layout(), kind);
-  }
-
-  /** Removes a directory made by {@link createTmpDir} (refuses anything else). */
-  async removeTmpDir(dir: string): Promise<void> {
-    const layout = await this.layout();
-    if (dirname(dir) !== layout.tmp) throw new CacheError('NOT_A_TMP_DIR', `${dir} is not a tmp directory of the cache ${layout.root}`);
-    const { deleteTree } = await loadRemoval();
-    await deleteTree(layout, dir);
-  }
-
-  private async checkTmp(layout: CacheLayout, dir: string): Promise<void> {
-    if (dirname(dir) !== layout.tmp) throw new CacheError('NOT_A_TMP_DIR', `${dir} is not a tmp directory of the cache ${layout.root}`);
-    const st = await lstat(dir);
-    if (!st.isDirectory()) throw new CacheError('NOT_A_TMP_DIR', `${dir} is not a directory`);
-  }
-
-  /**
-   * Publishes a finished entry: `tmpDir` (from {@link createTmpDir}) holds `rootfs/` and any
-   * artifacts; meta.json, summary.json and last-used are written beside rootfs/ and the whole
-   * directory is renamed into images/ in one step. If another process published the digest first,
-   * ours is discarded and theirs stands. Until a ref points at it the new entry is an orphan that gc
-   * may take: hold the digest ({@link hold}) from before publishing until the ref is recorded.
-   * @returns the rootfs path.
-   */
-  async publishEntry(tmpDir: string, meta: PublishMeta): Promise<string> {
-    const layout = await this.layout();
-    await this.checkTmp(layout, tmpDir);
-    const m = toEntryMeta(meta);
-    const rootfs = await lstat(join(tmpDir, ENTRY_FILES.rootfs)).catch(() => undefined);
-    if (!rootfs?.isDirectory()) throw new CacheError('NOTHING_TO_PUBLISH', `${tmpDir} has no rootfs/ directory to publish`);
-    await writeEntryMeta(join(tmpDir, ENTRY_FILES.meta), m);
-    if (meta.summary !== undefined) await writeFile(join(tmpDir, ENTRY_FILES.summary), JSON.stringify(meta.summary), { mode: 0o600 });
-    await writeFile(join(tmpDir, ENTRY_FILES.lastUsed), '', { mode: 0o600 });
-    await this.renameInto(layout, tmpDir, layout.entryDir(m.digest));
-    return layout.entryFile(m.digest, 'rootfs');
-  }
-
-  private async renameInto(layout: CacheLayout, tmpDir: string, dest: string): Promise<boolean> {
-    try {
-      await rename(tmpDir, dest);
-      return true;
-    } catch (err) {
-      if (errno(err) !== 'ENOTEMPTY' && errno(err) !== 'EEXIST') throw err;
-      const { deleteTree } = await loadRemoval();
-      await deleteTree(layout, tmpDir);
-      return false;
-    }
-  }
-
-  /**
-   * Publishes an extracted layer: `tmpDir` (from {@link createTmpDir}) becomes `layerDir(diffID)`
-   * with one rename, and `bytes` (its extracted size) is recorded for listings. If the layer was
-   * published meanwhile, ours is discarded.
-   * @returns the layer directory.
-   */
-  async publishLayer(tmpDir: string, diffID: string, bytes: number): Promise<string> {
-    const layout = await this.layout();
-    await this.checkTmp(layout, tmpDir);
-    const dest = layout.layerDir(checkDigest(diffID, 'layer diffID'));
-    const won = await this.renameInto(layout, tmpDir, dest);
-    if (won || !(await exists(layout.layerRecord(diffID)))) {
-      const record = { diffID, size: bytes, created: new Date().toISOString() };
-      await writeFileAtomic(layout.layerRecord(diffID), `${JSON.stringify(record)}\n`, join(layout.tmp, tmpName('write')));
-    }
-    return dest;
   }
 
   // ---- concurrency ------------------------------------------------------------------------------
@@ -475,11 +349,6 @@ export class Cache {
     const list = (Array.isArray(digests) ? digests : [digests]).map((d) => checkDigest(d));
     const [layout, { addHold }] = await Promise.all([this.layout(), import('./holds.js')]);
     return addHold(layout, list);
-  }
-
-  /** {@link hold} for layer diffIDs. */
-  holdLayers(diffIDs: string[]): Promise<() => Promise<void>> {
-    return this.hold(diffIDs);
   }
 
   /** Holds an entry and returns it, or undefined (and no hold) when it is not cached. */
@@ -517,15 +386,6 @@ export class Cache {
   async gc(opts: GcOptions = {}): Promise<CleanupReport> {
     const { collectGarbage } = await import('../cleanup/gc.js');
     return collectGarbage(await this.ctx(await this.layout()), opts);
-  }
-
-  /**
-   * Removes those of the layers `diffIDs` that no entry uses and nothing holds or locks; the
-   * others stay. A pull that ran out of space gives back with it what it stored.
-   */
-  async dropUnusedLayers(diffIDs: string[]): Promise<CleanupReport> {
-    const { dropUnusedLayers } = await import('../cleanup/gc.js');
-    return dropUnusedLayers(await this.ctx(await this.layout()), diffIDs.map((d) => checkDigest(d)));
   }
 
   /** Least-recently-used eviction by age and/or total size; `keep`, held and locked entries stay. */
@@ -605,14 +465,4 @@ function describeDamage(v: EntryVerdict): string {
   if (v.problems.length > shown.length) shown.push(`${v.problems.length - shown.length} more`);
   if (v.error) shown.push(v.error);
   return shown.join(', ');
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return false;
-    throw err;
-  }
 }

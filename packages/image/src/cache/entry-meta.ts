@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { ImageConfig, ImageManifest, Platform } from 'oci-client-lite';
 import { CacheCorruptError } from '../errors/cache-errors.js';
-import { checkDigest, isSha256Digest } from './layout.js';
+import { checkDigest, isSha256Digest, type CacheLayout } from './layout.js';
 import { platformKey } from './ref-index.js';
 
 /** One layer of an entry, as the manifest and config describe it. */
@@ -104,5 +104,22 @@ export async function readLayerRecord(path: string): Promise<LayerRecord | undef
     return isSha256Digest(r?.diffID) && typeof r.size === 'number' ? (r as LayerRecord) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The composer's summary an entry recorded at publish (for verification); undefined when none. */
+export async function readEntrySummary(layout: CacheLayout, digest: string): Promise<unknown> {
+  const path = layout.entryFile(digest, 'summary');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new CacheCorruptError(path, 'summary.json is not valid JSON', { cause: err });
   }
 }

@@ -224,3 +224,14 @@ export async function existingLayout(dir: string): Promise<CacheLayout | undefin
   if (found !== `${VERSION_MAGIC} ${LAYOUT_VERSION}`) throw new CacheVersionError(dir, found, LAYOUT_VERSION);
   return layout;
 }
+
+/** True when something (of any type) is at `path`; false when it or a parent is missing. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return false;
+    throw err;
+  }
+}

@@ -1,7 +1,6 @@
-import type { CacheLayout } from '../cache/layout.js';
 import { parseDuration } from '../pull/duration.js';
 import { readInventory, type EntryInfo, type Inventory } from '../cache/inventory.js';
-import { Cleanup, type CleanupReport } from './report.js';
+import { Cleanup, type CleanupContext, type CleanupReport } from './report.js';
 import { sweepLayers } from './gc.js';
 
 export interface EvictOptions {
@@ -16,11 +15,7 @@ export interface EvictOptions {
   now?: Date;
 }
 
-interface Ctx {
-  layout: CacheLayout;
-  lockStaleMs: number;
-  hostPlatform: string;
-}
+type Ctx = CleanupContext;
 
 /** Bytes of entries plus layers, and which layers only `e` still needs. */
 class Footprint {

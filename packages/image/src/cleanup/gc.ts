@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import type { CacheLayout } from '../cache/layout.js';
 import { readInventory, type EntryInfo, type Inventory } from '../cache/inventory.js';
-import { Cleanup, type CleanupReport } from './report.js';
+import { Cleanup, type CleanupContext, type CleanupReport } from './report.js';
 import { listRefRecords } from '../cache/ref-index.js';
 
 export interface GcOptions {
@@ -9,11 +9,7 @@ export interface GcOptions {
   dryRun?: boolean;
 }
 
-interface Ctx {
-  layout: CacheLayout;
-  lockStaleMs: number;
-  hostPlatform: string;
-}
+type Ctx = CleanupContext;
 
 async function refPointsAt(layout: CacheLayout, digest: string): Promise<boolean> {
   return (await listRefRecords(layout)).some((r) => r.record?.digest === digest);

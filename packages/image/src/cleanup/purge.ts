@@ -1,7 +1,6 @@
 import { readdir } from 'node:fs/promises';
-import type { CacheLayout } from '../cache/layout.js';
 import { readInventory, type EntryInfo } from '../cache/inventory.js';
-import { Cleanup, type CleanupReport } from './report.js';
+import { Cleanup, type CleanupContext, type CleanupReport } from './report.js';
 import { sweepLayers } from './gc.js';
 import { isLiveTmpName } from '../cache/tmp-dirs.js';
 
@@ -9,11 +8,7 @@ export interface PurgeOptions {
   dryRun?: boolean;
 }
 
-interface Ctx {
-  layout: CacheLayout;
-  lockStaleMs: number;
-  hostPlatform: string;
-}
+type Ctx = CleanupContext;
 
 /**
  * Empties the cache except what live processes use: every ref and alias, every entry and layer not

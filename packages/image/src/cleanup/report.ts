@@ -6,6 +6,15 @@ import { removeUnlessHeld, type RemoveOutcome } from './remove-unless-held.js';
 import { deleteTree, treeBytes } from './delete-tree.js';
 import { staleTmpEntries } from '../cache/tmp-dirs.js';
 
+/** What gc, evict, purge and the layer give-back of a failed pull run with. */
+export interface CleanupContext {
+  layout: CacheLayout;
+  /** Locks not refreshed for this long are stale (see the lock module). */
+  lockStaleMs: number;
+  /** The host's `os/arch[/variant]`, for refs recorded without a platform. */
+  hostPlatform: string;
+}
+
 /** Something gc, evict or purge removed (or, with dryRun, would remove). */
 export interface RemovedItem {
   kind: 'entry' | 'layer' | 'tmp' | 'ref' | 'alias';

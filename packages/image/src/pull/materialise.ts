@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { Descriptor, Platform, Reference, ResolvedImage } from 'oci-client-lite';
 import type { Cache } from '../cache/cache.js';
+import { cacheWriter } from '../cache/writer.js';
 import { extractLayer, readLayerIndex } from '../layers/extract.js';
 import { composeLowerStage, composeRootfs, finishStagedCompose, type ComposeResult, type StagedTree, type StoredLayer } from '../compose/compose.js';
 import { runTogether } from './run-together.js';
@@ -82,7 +83,7 @@ export async function materialise(
     if (!isNoSpace(err)) throw err;
     // Out of space: the layers this pull stored help no one while the image cannot fit, so they
     // go (unless another image or pull uses them). After other failures they stay for a retry.
-    await cache.dropUnusedLayers(stats.stored).catch(() => undefined);
+    await cacheWriter(cache).dropUnusedLayers(stats.stored).catch(() => undefined);
     throw new CacheFullError(cache.dir, err);
   });
 }
@@ -114,7 +115,7 @@ async function fill(
   // Another process may have published it while this one waited for the lock.
   const again = await cache.get(img.digest);
   if (again) return { rootfs: { ...again, fromCache: true }, stats };
-  const release = await cache.holdLayers(diffIDs);
+  const release = await cacheWriter(cache).holdLayers(diffIDs);
   try {
     const stored = await storedPrefix(cache, diffIDs);
     const rootfs =
@@ -129,7 +130,7 @@ async function fill(
 
 /** How many of the image's bottom layers the layer store already holds, counting up from the bottom. */
 async function storedPrefix(cache: Cache, diffIDs: string[]): Promise<number> {
-  const stored = await Promise.all(diffIDs.map((d) => cache.hasLayer(d)));
+  const stored = await Promise.all(diffIDs.map((d) => cacheWriter(cache).hasLayer(d)));
   const missing = stored.indexOf(false);
   return missing < 0 ? stored.length : missing;
 }
@@ -151,7 +152,7 @@ async function stagedFill(
 ): Promise<RootFS> {
   const { maxBytes } = { ...DEFAULT_LIMITS, ...opts.limits };
   const lower = await storedLayers(cache, img, diffIDs.slice(0, stored), maxBytes);
-  const tmp = await cache.createTmpDir('rootfs');
+  const tmp = await cacheWriter(cache).createTmpDir('rootfs');
   const dest = join(tmp, 'rootfs');
   try {
     // Either half failing stops the other rather than letting it run on.
@@ -164,7 +165,7 @@ async function stagedFill(
     stats.pathsKept = composed.kept;
     return await publish(cache, img, diffIDs, tmp, composed, opts);
   } catch (err) {
-    await cache.removeTmpDir(tmp);
+    await cacheWriter(cache).removeTmpDir(tmp);
     throw locateConflict(err, img, opts);
   }
 }
@@ -176,7 +177,7 @@ async function stagedFill(
 async function storedLayers(cache: Cache, img: ResolvedImage, diffIDs: string[], maxBytes: number, priorBytes = 0): Promise<StoredLayer[]> {
   const layers: StoredLayer[] = [];
   for (const d of diffIDs) {
-    const dir = cache.layerDir(d);
+    const dir = cacheWriter(cache).layerDir(d);
     layers.push({ dir, index: await readLayerIndex(dir) });
   }
   const total = priorBytes + unpackedBytes(layers);
@@ -227,7 +228,7 @@ async function ensureLayer(
   opts: MaterialiseOptions,
   stats: RunStats,
 ): Promise<void> {
-  if (await cache.hasLayer(diffID)) {
+  if (await cacheWriter(cache).hasLayer(diffID)) {
     stats.layersReused++;
     opts.onProgress?.({ type: 'layer-start', digest: desc.digest, size: desc.size, index, cached: true });
     opts.onProgress?.({ type: 'layer-done', digest: desc.digest, index });
@@ -235,12 +236,12 @@ async function ensureLayer(
   }
   const lockOpts = opts.signal ? { signal: opts.signal } : {};
   await cache.withLock(`layer-${diffID}`, async () => {
-    if (await cache.hasLayer(diffID)) {
+    if (await cacheWriter(cache).hasLayer(diffID)) {
       stats.layersReused++;
       return;
     }
     opts.onProgress?.({ type: 'layer-start', digest: desc.digest, size: desc.size, index, cached: false });
-    const tmp = await cache.createTmpDir('layer');
+    const tmp = await cacheWriter(cache).createTmpDir('layer');
     try {
       const stream = await fetcher.openLayer(opts.ref, desc, {
         ...(opts.signal ? { signal: opts.signal } : {}),
@@ -256,10 +257,10 @@ async function ensureLayer(
           if (!stats.warnings?.some((x) => x.code === w.code)) (stats.warnings ??= []).push(w);
         },
       });
-      await cache.publishLayer(tmp, diffID, layerIndex.bytes);
+      await cacheWriter(cache).publishLayer(tmp, diffID, layerIndex.bytes);
       stats.stored.push(diffID);
     } catch (err) {
-      await cache.removeTmpDir(tmp);
+      await cacheWriter(cache).removeTmpDir(tmp);
       throw err instanceof LayerError ? err.locate({ layer: desc.digest, image: opts.refString }) : err;
     }
     stats.layersFetched++;
@@ -271,12 +272,12 @@ async function ensureLayer(
 async function compose(cache: Cache, img: ResolvedImage, diffIDs: string[], opts: MaterialiseOptions): Promise<RootFS> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const layers = await storedLayers(cache, img, diffIDs, limits.maxBytes);
-  const tmp = await cache.createTmpDir('rootfs');
+  const tmp = await cacheWriter(cache).createTmpDir('rootfs');
   try {
     const composed = await composeRootfs(layers, join(tmp, 'rootfs'), { records: false });
     return await publish(cache, img, diffIDs, tmp, composed, opts);
   } catch (err) {
-    await cache.removeTmpDir(tmp);
+    await cacheWriter(cache).removeTmpDir(tmp);
     throw locateConflict(err, img, opts);
   }
 }
@@ -290,7 +291,7 @@ async function publish(
   composed: ComposeResult,
   opts: MaterialiseOptions,
 ): Promise<RootFS> {
-  const path = await cache.publishEntry(tmp, {
+  const path = await cacheWriter(cache).publishEntry(tmp, {
     digest: img.digest,
     topDigest: img.topDigest,
     platform: opts.platform,

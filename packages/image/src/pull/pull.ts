@@ -2,6 +2,7 @@ import type { ClientOptions, Platform, Reference, ResolvedImage } from 'oci-clie
 import { formatReference, parseReference } from 'oci-client-lite/reference';
 import { hostPlatform, parsePlatform } from 'oci-client-lite/platform';
 import { Cache } from '../cache/cache.js';
+import { cacheWriter, type RefDraft } from '../cache/writer.js';
 import { EntryNotFoundError, ImageNotCachedError } from '../errors/cache-errors.js';
 import { parsePullPolicy, formatPullPolicy } from './policy.js';
 import { LAYOUT_PREFIX, LAYOUT_REGISTRY, LayoutFetcher, formatLayoutReference, parseLayoutReference } from './layout-fetcher.js';
@@ -227,7 +228,7 @@ async function refreshTag(t: Target, policy: PullPolicy): Promise<PullResult> {
       await Promise.all([
         // What get() would have done for the entry read ahead.
         peeked ? t.cache.touch(peeked.digest) : undefined,
-        draft ? draft.commit() : t.cache.recordRef(t.ref, { digest: held.digest, topDigest: head.digest, platform: t.platform }),
+        draft ? draft.commit() : cacheWriter(t.cache).recordRef(t.ref, { digest: held.digest, topDigest: head.digest, platform: t.platform }),
       ]);
     } catch (err) {
       // A gc, evict or purge of another process took the entry between the look and the record:
@@ -241,13 +242,13 @@ async function refreshTag(t: Target, policy: PullPolicy): Promise<PullResult> {
   return fetchTag(t, policy, head.digest);
 }
 
-type Draft = Awaited<ReturnType<Cache['prepareRef']>>;
+type Draft = RefDraft;
 
 /** The entry the ref's record points at, and that record refreshed, prepared in case the tag has not moved. */
 async function readAhead(t: Target, record: { digest: string; topDigest: string }): Promise<{ entry: Settled<RootFS | 'unsure' | undefined>; draft?: Draft }> {
   const [entry, draft] = await Promise.all([
     settle(t.cache.peek(record.topDigest, { platform: t.platform })),
-    settle(t.cache.prepareRef(t.ref, { digest: record.digest, topDigest: record.topDigest, platform: t.platform })),
+    settle(cacheWriter(t.cache).prepareRef(t.ref, { digest: record.digest, topDigest: record.topDigest, platform: t.platform })),
   ]);
   return draft.ok ? { entry, draft: draft.value } : { entry };
 }
@@ -289,7 +290,7 @@ async function materialiseAndRecord(t: Target, resolved: ResolvedImage, ref: Ref
     // Loaded here, not at start-up: a pull answered from the cache never needs the layer engine.
     const { materialise } = await import('./materialise.js');
     const done = await materialise(t.cache, t.fetcher, resolved, materialiseOptions(t));
-    await t.cache.recordRef(ref, { digest: resolved.digest, topDigest: resolved.topDigest, platform: t.platform });
+    await cacheWriter(t.cache).recordRef(ref, { digest: resolved.digest, topDigest: resolved.topDigest, platform: t.platform });
     return done;
   } finally {
     await release();
