@@ -7,6 +7,7 @@
 //   BENCH_ONLY=id,id  BENCH_SKIP=id,id      scenarios to run (ids: see SCENARIOS below)
 //   BENCH_BUDGET_S=840                      scenarios starting after this many seconds are skipped
 //   BENCH_MIRROR_IMAGE=reference            mirror scenario on the reference image (default synthetic)
+//   BENCH_REGISTRY_CACHE_IMAGE=reference|synthetic  registry-cache scenario on another image (default ~100 MB in 4 files)
 //   BENCH_MERGE=1                           with BENCH_ONLY: replace those rows in the last full results
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import { concurrentPulls, sharedBase, topLayerChanged } from './scenarios/increm
 import { cacheList } from './scenarios/cache-list.mjs';
 import { microbench, verifyAndClone } from './scenarios/inprocess.mjs';
 import { mirrorPull } from './scenarios/mirror.mjs';
+import { registryCachePull } from './scenarios/registry-cache.mjs';
 import { vmRun } from './scenarios/vm-run.mjs';
 
 const SCENARIOS = [
@@ -45,6 +47,14 @@ const SCENARIOS = [
     ],
   },
   { id: 'mirror', run: mirrorPull, rows: [['mirror', 'pull through a warm mirror vs direct', 'issue 5']] },
+  {
+    id: 'registry-cache',
+    run: registryCachePull,
+    rows: [
+      ['registry-cache-first', 'first pull through a new registry cache vs direct, 100 Mbit/s upstream', 'issue 16: ≤ 1.15x'],
+      ['registry-cache-purged', 'pull after `bbox cache purge` via the warm registry cache vs the first pull', 'issue 16: ≤ 0.5x'],
+    ],
+  },
   { id: 'verify-clone', run: verifyAndClone, rows: [['verify', '`cache.verify`', 'issue 8'], ['clone', '`cache.clone` vs `cp -a`', 'issue 8']] },
 ];
 

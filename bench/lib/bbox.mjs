@@ -21,7 +21,7 @@ export function cliMissing() {
 }
 
 // Settings that would change what a measured command does; the harness passes its own.
-const CALLER_SETTINGS = ['BBOX_PULL', 'BBOX_CACHE_DIR', 'BBOX_DISABLE_REGISTRY_CACHE', 'BBOX_CONFIG'];
+const CALLER_SETTINGS = ['BBOX_PULL', 'BBOX_CACHE_DIR', 'BBOX_DISABLE_REGISTRY_CACHE', 'BBOX_CONFIG', 'BBOX_REGISTRY_CACHE_BIN'];
 
 /**
  * The environment bbox runs in: no user config (XDG_CONFIG_HOME is the harness's own, empty) and
@@ -31,6 +31,8 @@ const CALLER_SETTINGS = ['BBOX_PULL', 'BBOX_CACHE_DIR', 'BBOX_DISABLE_REGISTRY_C
 export async function bboxEnv(benchDir, extra = {}) {
   const env = { ...process.env };
   for (const k of CALLER_SETTINGS) delete env[k];
+  // No registry cache of a real registry: a scenario that measures the caches names its upstream.
+  env.BBOX_REGISTRY_CACHE_UPSTREAMS = '';
   env.XDG_CONFIG_HOME = join(benchDir, 'xdg-config');
   await mkdir(env.XDG_CONFIG_HOME, { recursive: true });
   return { ...env, ...extra };

@@ -1,6 +1,7 @@
 import { reportError, warn, type CommandIo } from './output/command-io.js';
 import { watchInterrupts } from './command-line/interrupt.js';
 import { pullOptionsFrom } from './pull/library-pull-options.js';
+import { registryCacheOption } from './registry-cache/pull-hook.js';
 import type { PullResult as PulledImage } from '@broodbox/image';
 import { warnPull } from './pull/pull-report.js';
 import { launchVm } from './run-launch.js';
@@ -27,7 +28,7 @@ export async function runRun(args: RunArgs, io: CommandIo): Promise<number> {
     const cache = new lib.Cache(settings.cacheDir?.value);
     const interrupt = watchInterrupts();
     try {
-      const pullOptions = pullOptionsFrom(settings, cache, interrupt.signal);
+      const pullOptions = { ...pullOptionsFrom(settings, cache, interrupt.signal), ...(await registryCacheOption(settings, io)) };
       const image: PulledImage = await lib.pullWithFetcher(request.ref, pullOptions);
       const kernelImage = request.kernelImage ? await lib.pullWithFetcher(request.kernelImage, pullOptions) : undefined;
       // As `bbox pull` does: what the pull could not apply is said before the VM's output starts.

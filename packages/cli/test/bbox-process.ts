@@ -72,7 +72,8 @@ export async function makeSandbox(): Promise<Sandbox & { cleanup(): Promise<void
   const cacheDir = join(root, 'cache');
   await mkdir(workdir, { recursive: true });
   await mkdir(home, { recursive: true });
-  const env = { ...cleanEnv(), HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache') };
+  // No registry cache for any registry unless a test names one: no test may start a cache of docker.io itself.
+  const env = { ...cleanEnv(), HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), BBOX_REGISTRY_CACHE_UPSTREAMS: '' };
   const write = async (path: string, content: string) => {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content);

@@ -20,12 +20,20 @@ const LOADERS: Record<string, Loader> = {
   'cache gc': async () => (await import('../cache/cache-gc-command.js')).CacheGcCommand,
   'cache purge': async () => (await import('../cache/cache-purge-command.js')).CachePurgeCommand,
   'cache verify': async () => (await import('../cache/cache-verify-command.js')).CacheVerifyCommand,
+  'registry-cache status': async () => (await import('../registry-cache/status-command.js')).RegistryCacheStatusCommand,
+  'registry-cache start': async () => (await import('../registry-cache/start-command.js')).RegistryCacheStartCommand,
+  'registry-cache stop': async () => (await import('../registry-cache/stop-command.js')).RegistryCacheStopCommand,
+  'registry-cache prune': async () => (await import('../registry-cache/prune-command.js')).RegistryCachePruneCommand,
 };
 
 function requested(argv: string[]): string | undefined {
   if (argv[0] === 'cache') {
     const sub = argv[1] === 'ls' ? 'list' : argv[1];
     return sub && LOADERS[`cache ${sub}`] ? `cache ${sub}` : undefined;
+  }
+  if (argv[0] === 'registry-cache') {
+    const sub = argv[1] === undefined || argv[1].startsWith('-') ? 'status' : argv[1];
+    return LOADERS[`registry-cache ${sub}`] ? `registry-cache ${sub}` : undefined;
   }
   return argv[0] && LOADERS[argv[0]] ? argv[0] : undefined;
 }
@@ -46,11 +54,11 @@ export async function buildCli(version: string, env: NodeJS.ProcessEnv, argv: st
   return cli;
 }
 
-const COMMANDS = ['pull', 'run', 'cache list', 'cache ls', 'cache gc', 'cache purge', 'cache verify'];
+const COMMANDS = ['pull', 'run', 'cache list', 'cache ls', 'cache gc', 'cache purge', 'cache verify', 'registry-cache status', 'registry-cache start', 'registry-cache stop', 'registry-cache prune'];
 
 function commandWords(argv: string[]): string {
   const words = argv.filter((a) => !a.startsWith('-'));
-  return words[0] === 'cache' ? words.slice(0, 2).join(' ') : (words[0] ?? '');
+  return words[0] === 'cache' || (words[0] === 'registry-cache' && words[1]) ? words.slice(0, 2).join(' ') : (words[0] ?? '');
 }
 
 /** A parse error as one line and a hint, like every other bbox error. */

@@ -25,7 +25,7 @@ export class RunCommand extends BboxCommand {
   });
 
   pull = Option.String('--pull', { description: 'Pull policy: if-not-present (default), always, never, background, max-age=<duration>' });
-  noRegistryCache = Option.Boolean('--no-registry-cache', false, { description: 'Bypass configured registry mirrors for this pull' });
+  noRegistryCache = Option.Boolean('--no-registry-cache', false, { description: 'Bypass the registry caches and configured mirrors for this pull (also BBOX_DISABLE_REGISTRY_CACHE=true)' });
   cpus = Option.String('--cpus', { description: 'Virtual CPUs (default: vm.cpus from config, else the VM layer default)' });
   memory = Option.String('--memory', { description: 'Memory in MiB (default: vm.memory from config, else the VM layer default)' });
   env = Option.Array('-e,--env', { description: 'Set an environment variable: KEY=VALUE, or KEY to pass this shell value' });

@@ -17,11 +17,22 @@ export interface VmConfig {
   accel?: 'auto' | 'kvm' | 'tcg';
 }
 
+/** `registryCache:` — `false`/`true`, or a mapping (see docs/mirrors.md). */
+export interface RegistryCacheConfig {
+  /** `false`: no registry cache is started or used. */
+  enabled?: boolean;
+  /** Registry name → upstream URL; replaces the default list (docker.io, ghcr.io, quay.io). */
+  upstreams?: Record<string, string>;
+  /** Also use a cache for registries the docker config has credentials for. */
+  useWhenLoggedIn?: boolean;
+}
+
 /** A validated config file, paths made absolute, durations in ms, sizes in bytes. */
 export interface ConfigFile {
   image?: { pull?: string; platform?: string };
   /** The registry client's own settings type: what is validated here is handed to it as is. */
   registries?: RegistriesConfig;
+  registryCache?: RegistryCacheConfig;
   cache?: { dir?: string; maxAge?: number; maxBytes?: number };
   vm?: VmConfig;
 }
@@ -139,7 +150,8 @@ class Validator {
   }
 }
 
-const TOP = ['image', 'registries', 'cache', 'vm'] as const;
+const TOP = ['image', 'registries', 'registryCache', 'cache', 'vm'] as const;
+const REGISTRY_CACHE = ['enabled', 'upstreams', 'useWhenLoggedIn'] as const;
 const IMAGE = ['pull', 'platform'] as const;
 const REGISTRY = ['mirrors', 'insecure', 'fallback'] as const;
 const MIRROR = ['url', 'insecure', 'resolve'] as const;
@@ -190,6 +202,27 @@ function validateRegistries(v: Validator, raw: unknown): RegistriesConfig {
   return out;
 }
 
+function validateRegistryCache(v: Validator, raw: unknown): RegistryCacheConfig {
+  if (typeof raw === 'boolean') return { enabled: raw };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) v.bad('registryCache', raw, 'a boolean or a mapping', `false, true, or a mapping with keys ${REGISTRY_CACHE.join(', ')}`);
+  const o = v.mapping('registryCache', raw, REGISTRY_CACHE);
+  const out: RegistryCacheConfig = {};
+  if (o.enabled !== undefined) out.enabled = v.bool('registryCache.enabled', o.enabled);
+  if (o.useWhenLoggedIn !== undefined) out.useWhenLoggedIn = v.bool('registryCache.useWhenLoggedIn', o.useWhenLoggedIn);
+  if (o.upstreams !== undefined) {
+    const ups = v.mapping('registryCache.upstreams', o.upstreams, undefined);
+    out.upstreams = {};
+    for (const [name, url] of Object.entries(ups)) {
+      const key = `registryCache.upstreams.${JSON.stringify(name)}`;
+      if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(name)) v.fail(key, 'not a registry name; use host[:port], e.g. docker.io');
+      const checked = v.url(key, url);
+      if (new URL(checked).username || new URL(checked).password) v.fail(key, 'credentials never go into a registry cache; remove them from the URL');
+      out.upstreams[name] = checked;
+    }
+  }
+  return out;
+}
+
 function validateCache(v: Validator, raw: unknown): ConfigFile['cache'] {
   const o = v.mapping('cache', raw, CACHE);
   const out: NonNullable<ConfigFile['cache']> = {};
@@ -230,6 +263,7 @@ export function validateConfig(raw: unknown, file: string, baseDir: string, chec
   const out: ConfigFile = {};
   if (top.image !== undefined) out.image = validateImage(v, top.image);
   if (top.registries !== undefined) out.registries = validateRegistries(v, top.registries);
+  if (top.registryCache !== undefined) out.registryCache = validateRegistryCache(v, top.registryCache);
   if (top.cache !== undefined) out.cache = validateCache(v, top.cache);
   if (top.vm !== undefined) out.vm = validateVm(v, top.vm);
   return out;

@@ -4,6 +4,7 @@ import { loadConfigLayers, mergeConfigs, valueChecks, type ConfigLayer } from '.
 import { displayPath } from '../output/display-path.js';
 import type { RegistriesConfig } from 'oci-client-lite';
 import type { VmConfig } from './config-schema.js';
+import { resolveRegistryCache, type RegistryCacheSettings } from '../registry-cache/settings.js';
 
 /** Values given on the command line (undefined: not given). */
 export interface SettingFlags {
@@ -30,6 +31,8 @@ export interface Settings {
   platform: Sourced<string> | undefined;
   registries: RegistriesConfig;
   noRegistryCache: Sourced<boolean>;
+  /** The default pull-through caches (off with noRegistryCache too). */
+  registryCache: RegistryCacheSettings;
   cacheMaxAge: number | undefined;
   cacheMaxBytes: number | undefined;
   vm: VmConfig;
@@ -112,6 +115,7 @@ export async function resolveSettings(flags: SettingFlags, ctx: { cwd: string; e
     platform,
     registries: merged.registries ?? {},
     noRegistryCache,
+    registryCache: resolveRegistryCache(noRegistryCache, ctx.env, merged.registryCache, layers),
     cacheMaxAge: merged.cache?.maxAge,
     cacheMaxBytes: merged.cache?.maxBytes,
     vm: merged.vm ?? {},

@@ -29,7 +29,7 @@ export const ExitCode = {
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Codes of the CLI's own errors (CliError and its subclasses). */
-export type CliErrorCode = 'USAGE' | 'CONFIG_INVALID' | 'PURGE_NEEDS_FORCE' | 'INTERRUPTED' | 'IMAGE_NOT_CACHED' | 'NETWORK_NEEDED';
+export type CliErrorCode = 'USAGE' | 'CONFIG_INVALID' | 'PURGE_NEEDS_FORCE' | 'INTERRUPTED' | 'IMAGE_NOT_CACHED' | 'NETWORK_NEEDED' | 'REGISTRY_CACHE_DISABLED';
 
 /** Every code a bbox error can carry: the CLI's, the image library's, the registry client's, the VM layer's. */
 export type ErrorCode = CliErrorCode | ImageErrorCode | OciErrorCode | VmErrorCode;
@@ -59,6 +59,7 @@ const EXIT_CODES: Record<ErrorCode | NodeErrorCode, ExitCodeValue> = {
   INTERRUPTED: interrupted,
   IMAGE_NOT_CACHED: notCached,
   NETWORK_NEEDED: failure, // only between the fast path and the full pull; never printed
+  REGISTRY_CACHE_DISABLED: usage,
   // The image library: what the user gave or chose.
   INVALID_PULL_POLICY: usage,
   INVALID_DURATION: usage,
@@ -98,6 +99,12 @@ const EXIT_CODES: Record<ErrorCode | NodeErrorCode, ExitCodeValue> = {
   STORE_WRITE_FAILED: failure,
   STORE_WRITER_STOPPED: failure,
   ROOTFS_WRITE_FAILED: failure,
+  // The image library: the pull-through registry caches (bbox registry-cache).
+  REGISTRY_CACHE_UNKNOWN_UPSTREAM: usage,
+  REGISTRY_CACHE_BAD_UPSTREAM: usage,
+  REGISTRY_CACHE_NO_BINARY: failure,
+  REGISTRY_CACHE_START_FAILED: failure,
+  REGISTRY_CACHE_STOP_FAILED: failure,
   // The registry client: what the user gave (a reference, a platform, a mirror, credentials set-up).
   INVALID_REFERENCE: usage,
   INVALID_PLATFORM: usage,

@@ -8,6 +8,7 @@ import { pullPolicyFlag } from './pull-policy-flag.js';
 import { pullOptionsFrom } from './library-pull-options.js';
 import type { ProgressReporter } from './progress.js';
 import type { PullRequest } from './pull-options.js';
+import { registryCacheOption } from '../registry-cache/pull-hook.js';
 
 
 /** Says where a `never` policy came from: often a config file or BBOX_PULL the user forgot. */
@@ -55,6 +56,7 @@ async function pullWith(req: PullRequest, io: CommandIo, settings: Settings, loa
   try {
     const result = await lib.pullWithFetcher(req.ref, {
       ...pullOptionsFrom(settings, cache, interrupt.signal),
+      ...(await registryCacheOption(settings, io)),
       ...(progress?.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress?.finish();

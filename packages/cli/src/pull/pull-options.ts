@@ -33,7 +33,7 @@ export const PULL_OPTIONS = {
   noRegistryCache: {
     names: '--no-registry-cache',
     kind: 'boolean',
-    description: 'Bypass configured registry mirrors for this pull (also BBOX_DISABLE_REGISTRY_CACHE=true)',
+    description: 'Bypass the registry caches and configured mirrors for this pull (also BBOX_DISABLE_REGISTRY_CACHE=true)',
   },
   json: { names: '--json', kind: 'boolean', description: 'Print one JSON object on stdout and nothing else there' },
   quiet: { names: '-q,--quiet', kind: 'boolean', description: 'No progress; print only the rootfs path' },

@@ -44,7 +44,13 @@ export type ImageErrorCode =
   | 'XATTR_APPLY_FAILED'
   | 'STORE_WRITE_FAILED'
   | 'STORE_WRITER_STOPPED'
-  | 'ROOTFS_WRITE_FAILED';
+  | 'ROOTFS_WRITE_FAILED'
+  // Pull-through registry caches (a pull never fails for them: it goes direct).
+  | 'REGISTRY_CACHE_NO_BINARY'
+  | 'REGISTRY_CACHE_START_FAILED'
+  | 'REGISTRY_CACHE_STOP_FAILED'
+  | 'REGISTRY_CACHE_UNKNOWN_UPSTREAM'
+  | 'REGISTRY_CACHE_BAD_UPSTREAM';
 
 /**
  * What would clear an error, for a caller that words its own advice (the library's messages state

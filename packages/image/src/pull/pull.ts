@@ -7,6 +7,8 @@ import { EntryNotFoundError, ImageNotCachedError } from '../errors/cache-errors.
 import { parsePullPolicy, formatPullPolicy } from './policy.js';
 import { LAYOUT_PREFIX, LAYOUT_REGISTRY, LayoutFetcher, formatLayoutReference, parseLayoutReference } from './layout-fetcher.js';
 import { RegistryFetcher } from './registry-fetcher.js';
+import { CachedRegistryFetcher } from '../registry-cache/cached-fetcher.js';
+import type { RegistryCacheHook } from '../registry-cache/mirror-hook.js';
 import type { MaterialiseStats } from './materialise.js';
 import { PinnedDigestMismatchError, PullError } from '../errors/pull-errors.js';
 import type { ExtractLimits, Fetcher, PullPolicy, PullProgress, RefreshResult, RootFS } from '../types.js';
@@ -34,6 +36,12 @@ export interface PullOptions {
   insecure?: string[];
   /** Bypass configured mirrors for this pull (`--no-registry-cache`). */
   noRegistryCache?: boolean;
+  /**
+   * Pull-through registry caches for the default fetcher: asked for a mirror on the first network
+   * request to a registry (see `registryCacheHook` in `@broodbox/image/registry-cache`). Ignored
+   * with `noRegistryCache`.
+   */
+  registryCache?: RegistryCacheHook;
   signal?: AbortSignal;
   onProgress?: (e: PullProgress) => void;
   limits?: Partial<ExtractLimits>;
@@ -74,6 +82,7 @@ function defaultFetcher(options: PullOptions): Fetcher {
   if (options.registries) clientOptions.registries = options.registries;
   if (options.insecure) clientOptions.insecure = options.insecure;
   if (options.noRegistryCache) clientOptions.disableMirrors = true;
+  if (options.registryCache && !options.noRegistryCache) return new CachedRegistryFetcher(clientOptions, options.registryCache);
   return new RegistryFetcher(clientOptions);
 }
 

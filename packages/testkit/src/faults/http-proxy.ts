@@ -1,6 +1,7 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { EventEmitter, once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
+import { Link } from './throttle.js';
 
 /**
  * What a fault does to a matching request. Offsets count response body bytes.
@@ -92,6 +93,8 @@ export interface ProxyOptions {
   /** Upstream base URL, `http://127.0.0.1:PORT`. */
   target: string;
   faults?: FaultRule[];
+  /** Limit every response body, all together, to this many bytes per second (a WAN link). */
+  bytesPerSecond?: number;
 }
 
 /** Raised when a proxy wait times out. */
@@ -161,7 +164,9 @@ function waitOrClose(ms: number | undefined, res: ServerResponse): Promise<void>
   });
 }
 
-async function write(res: ServerResponse, chunk: Buffer): Promise<boolean> {
+async function write(res: ServerResponse, chunk: Buffer, link?: Link): Promise<boolean> {
+  if (res.destroyed) return false;
+  await link?.take(chunk.length);
   if (res.destroyed) return false;
   if (res.write(chunk)) return true;
   // Wait for whichever comes first and remove the other listener: `once()` from node:events would
@@ -220,7 +225,7 @@ async function runEvent(ev: BodyEvent, res: ServerResponse): Promise<boolean> {
   return false;
 }
 
-async function pumpBody(up: IncomingMessage, res: ServerResponse, actions: FaultAction[], rec: ProxiedRequest, onChange: () => void): Promise<void> {
+async function pumpBody(up: IncomingMessage, res: ServerResponse, actions: FaultAction[], rec: ProxiedRequest, onChange: () => void, link?: Link): Promise<void> {
   const stop = () => void up.destroy();
   const events = bodyEvents(actions);
   for await (const raw of up) {
@@ -228,13 +233,13 @@ async function pumpBody(up: IncomingMessage, res: ServerResponse, actions: Fault
     while (events.length > 0 && (events[0]?.at ?? 0) <= rec.bytesOut + chunk.length) {
       const ev = events.shift() as BodyEvent;
       const head = chunk.subarray(0, Math.max(0, ev.at - rec.bytesOut));
-      if (head.length > 0 && !(await write(res, head))) return stop();
+      if (head.length > 0 && !(await write(res, head, link))) return stop();
       rec.bytesOut += head.length;
       onChange();
       chunk = chunk.subarray(head.length);
       if (!(await runEvent(ev, res))) return stop();
     }
-    if (chunk.length > 0 && !(await write(res, chunk))) return stop();
+    if (chunk.length > 0 && !(await write(res, chunk, link))) return stop();
     rec.bytesOut += chunk.length;
     onChange();
   }
@@ -269,6 +274,7 @@ function forward(req: IncomingMessage, target: URL, agent: Agent): Promise<Incom
 export async function startProxy(opts: ProxyOptions): Promise<FaultProxy> {
   const target = new URL(opts.target);
   const agent = new Agent({ keepAlive: true });
+  const link = opts.bytesPerSecond ? new Link(opts.bytesPerSecond) : undefined;
   const events = new EventEmitter();
   // Any number of tests may wait on one proxy at once.
   events.setMaxListeners(0);
@@ -316,7 +322,7 @@ export async function startProxy(opts: ProxyOptions): Promise<FaultProxy> {
     res.writeHead(rec.status, up.statusMessage, responseHeaders(up, target, self, actions));
     if (res.destroyed) return void up.destroy();
     res.on('close', () => up.destroy());
-    await pumpBody(up, res, actions, rec, onChange);
+    await pumpBody(up, res, actions, rec, onChange, link);
   }
 
   const server = createServer((req, res) => {
