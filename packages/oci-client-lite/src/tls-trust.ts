@@ -82,7 +82,11 @@ export interface TlsTrustOptions {
 // Per process: a secure context costs ~30 ms to build from ~300 CAs, and the trust of a host does
 // not change while the process runs. Keyed by host and by everything that shapes the context.
 const contexts = new Map<string, Promise<HostTls>>();
-let systemPems: Promise<string[]> | undefined;
+const systemPems = new Map<string, Promise<string[]>>();
+
+function systemKey(env: NodeJS.ProcessEnv): string {
+  return `${env.SSL_CERT_FILE ?? ''}|${env.SSL_CERT_DIR ?? ''}`;
+}
 
 /**
  * Decides what a TLS connection to a host trusts and presents: Node's bundled CAs, the system
@@ -99,7 +103,7 @@ export class TlsTrust {
 
   /** A key that changes whenever the TLS set-up of `host` would (for connection pools). */
   keyFor(host: string): string {
-    return JSON.stringify([host, this.opts.configFor?.(host) ?? null, this.roots]);
+    return JSON.stringify([host, this.opts.configFor?.(host) ?? null, this.roots, systemKey(this.opts.env ?? process.env)]);
   }
 
   /** The TLS set-up for `host` (`name[:port]`). */
@@ -121,8 +125,10 @@ export class TlsTrust {
 
   private async build(host: string, cfg: TlsConfig): Promise<HostTls> {
     const tls = await import('node:tls');
-    systemPems ??= systemCertificates(this.opts.env);
-    const [system, dirs] = await Promise.all([systemPems, readCertsDirs(host, this.roots)]);
+    const env = this.opts.env ?? process.env;
+    let pems = systemPems.get(systemKey(env));
+    if (!pems) systemPems.set(systemKey(env), (pems = systemCertificates(env)));
+    const [system, dirs] = await Promise.all([pems, readCertsDirs(host, this.roots)]);
     const caFiles = cfg.ca === undefined ? [] : Array.isArray(cfg.ca) ? cfg.ca : [cfg.ca];
     const configured = await Promise.all(caFiles.map((f) => readConfigured(host, 'CA file', f)));
     if ((cfg.cert === undefined) !== (cfg.key === undefined)) throw new TlsConfigError(host, 'tls.cert and tls.key go together; set both or neither');

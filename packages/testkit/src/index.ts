@@ -1,6 +1,6 @@
 /**
  * Test harness for bbox: real registries on loopback, hand-built tar layers and images,
- * pushes, OCI layouts, a fault-injecting proxy, auth servers, storage tampering and tree
+ * pushes, OCI layouts, a fault-injecting proxy, a forward proxy (tinyproxy), a test CA, auth servers, storage tampering and tree
  * snapshots. Test-only; never a runtime dependency.
  *
  * @packageDocumentation
@@ -9,6 +9,8 @@ export { freePort } from './free-port.js';
 export { tempDir, type Teardown } from './temp-dir.js';
 export { startRegistry, RegistryOptionsError, RegistryStartError, type Registry, type RegistryOptions, type RegistryAuth } from './registry.js';
 export { sha256Digest } from './digest.js';
+export { makeTestCa, pemOf, TestCaError, type TestCa, type IssuedCert } from './test-ca.js';
+export { startForwardProxy, ForwardProxyError, type ForwardProxy, type ForwardProxyOptions } from './forward-proxy.js';
 export { writeTar, paxRecord, type TarEntry, type TarEntryType, type WriteTarOptions } from './tar-writer.js';
 export { makeLayer, compressLayer, LayerBuildError, type Layer, type MakeLayerOptions } from './layer.js';
 export {
