@@ -22,6 +22,9 @@ export interface Route {
 // pullWithFetcher does by default) reuses the connection the previous one opened. node:https and
 // TLS are loaded only when an https endpoint is first asked: a loopback registry never needs them.
 let sharedHttp: http.Agent | undefined;
+// Forward proxies (tinyproxy among them) often close a client connection after each plain-HTTP
+// request; a kept-alive socket would then fail the next request with a reset.
+let proxiedHttp: http.Agent | undefined;
 const agents = new Map<string, http.Agent>();
 let httpsLoaded: Promise<typeof https> | undefined;
 
@@ -63,8 +66,9 @@ export async function routeFor(url: URL, o: RouteOptions): Promise<Route> {
     if (!proxy) return { agent: plainAgent(), extra: { ...lookup } };
     // Plain HTTP through a proxy: the request line carries the absolute URL.
     const auth = proxyAuthorization(proxy);
+    proxiedHttp ??= new http.Agent({ keepAlive: false, maxSockets: AGENT_DEFAULTS.maxSockets });
     return {
-      agent: plainAgent(),
+      agent: proxiedHttp,
       proxy,
       extra: {
         host: proxy.hostname.replace(/^\[|\]$/g, ''),

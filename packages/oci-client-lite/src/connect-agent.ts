@@ -59,9 +59,11 @@ export class ConnectTunnelAgent extends https.Agent {
       req.setTimeout(0);
       if (res.statusCode !== 200) {
         socket.destroy();
-        const code = res.statusCode === 407 ? 'PROXY_AUTH' : 'PROXY_REFUSED';
-        const why = res.statusCode === 407
-          ? `asks for credentials (407)${auth ? ' and refused the ones in its URL' : '; put them in the proxy URL: http://user:password@host:port'}`
+        // 407 is the standard answer; some proxies (tinyproxy) answer wrong credentials with 401.
+        const authFailed = res.statusCode === 407 || res.statusCode === 401;
+        const code = authFailed ? 'PROXY_AUTH' : 'PROXY_REFUSED';
+        const why = authFailed
+          ? `asks for credentials (${res.statusCode})${auth ? ' and refused the ones in its URL' : '; put them in the proxy URL: http://user:password@host:port'}`
           : `refused a tunnel to ${target} (HTTP ${res.statusCode} ${res.statusMessage ?? ''})`.trimEnd();
         return finish(new ProxyError(code, this.proxy, why));
       }
