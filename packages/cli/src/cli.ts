@@ -12,6 +12,8 @@ const LOADERS: Record<string, Loader> = {
   'cache gc': async () => (await import('./commands/cache-gc.js')).CacheGcCommand,
   'cache purge': async () => (await import('./commands/cache-purge.js')).CachePurgeCommand,
   'cache verify': async () => (await import('./commands/cache-verify.js')).CacheVerifyCommand,
+  login: async () => (await import('./commands/login.js')).LoginCommand,
+  logout: async () => (await import('./commands/logout.js')).LogoutCommand,
 };
 
 function requested(argv: string[]): string | undefined {
@@ -38,7 +40,7 @@ export async function buildCli(version: string, env: NodeJS.ProcessEnv, argv: st
   return cli;
 }
 
-const COMMANDS = ['pull', 'run', 'cache list', 'cache ls', 'cache gc', 'cache purge', 'cache verify'];
+const COMMANDS = ['pull', 'run', 'cache list', 'cache ls', 'cache gc', 'cache purge', 'cache verify', 'login', 'logout'];
 
 function commandWords(argv: string[]): string {
   const words = argv.filter((a) => !a.startsWith('-'));

@@ -132,6 +132,7 @@ export function mergeConfigs(layers: ConfigFile[]): ConfigFile {
     if (c.cache) out.cache = { ...out.cache, ...c.cache };
     if (c.vm) out.vm = { ...out.vm, ...c.vm };
     if (c.registries) out.registries = mergeRegistries(out.registries, c.registries);
+    if (c.proxy) out.proxy = c.proxy;
   }
   return out;
 }

@@ -39,6 +39,8 @@ const usageCodes = new Set([
   'VM_BAD_SPEC',
   'VM_NO_COMMAND',
   'VM_USER_NOT_FOUND',
+  'TLS_CONFIG',
+  'PROXY_INVALID',
 ]);
 
 const registryCodes = new Set([
@@ -62,6 +64,14 @@ const registryCodes = new Set([
   'ETIMEDOUT',
   'EHOSTUNREACH',
   'ENETUNREACH',
+  'TLS_UNKNOWN_CA',
+  'TLS_EXPIRED',
+  'TLS_HOSTNAME_MISMATCH',
+  'TLS_CLIENT_CERT',
+  'TLS_HANDSHAKE',
+  'PROXY_UNREACHABLE',
+  'PROXY_AUTH',
+  'PROXY_REFUSED',
 ]);
 
 const integrityCodes = new Set([

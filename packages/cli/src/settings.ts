@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.js';
 import { loadConfigLayers, mergeConfigs, valueChecks, type ConfigLayer } from './config.js';
 import { displayPath } from './display-path.js';
-import type { RegistryConfig, VmConfig } from './config-schema.js';
+import type { ProxyConfig, RegistryConfig, VmConfig } from './config-schema.js';
 
 /** Values given on the command line (undefined: not given). */
 export interface SettingFlags {
@@ -32,6 +32,8 @@ export interface Settings {
   cacheMaxAge: number | undefined;
   cacheMaxBytes: number | undefined;
   vm: VmConfig;
+  /** The config's `proxy` (it replaces the proxy environment variables); undefined: the environment's. */
+  proxy: ProxyConfig | undefined;
   /** Config files that were loaded, lowest precedence first. */
   layers: ConfigLayer[];
 }
@@ -114,6 +116,7 @@ export async function resolveSettings(flags: SettingFlags, ctx: { cwd: string; e
     cacheMaxAge: merged.cache?.maxAge,
     cacheMaxBytes: merged.cache?.maxBytes,
     vm: merged.vm ?? {},
+    proxy: merged.proxy,
     layers,
   };
 }

@@ -1,4 +1,4 @@
-import type { ClientOptions, Platform, Reference, ResolvedImage } from 'oci-client-lite';
+import type { ClientOptions, NetworkOptions, Platform, Reference, ResolvedImage } from 'oci-client-lite';
 import { formatReference, parseReference } from 'oci-client-lite/reference';
 import { hostPlatform, parsePlatform } from 'oci-client-lite/platform';
 import { Cache } from './cache.js';
@@ -33,6 +33,8 @@ export interface PullOptions {
   insecure?: string[];
   /** Bypass configured mirrors for this pull (`--no-registry-cache`). */
   noRegistryCache?: boolean;
+  /** Proxies, certs.d roots, name lookup and warnings for the default fetcher (TLS per host is in `registries`). */
+  network?: NetworkOptions;
   signal?: AbortSignal;
   onProgress?: (e: PullProgress) => void;
   limits?: Partial<ExtractLimits>;
@@ -69,7 +71,7 @@ function toPlatform(p: Platform | string | undefined): Platform {
 }
 
 function defaultFetcher(options: PullOptions): Fetcher {
-  const clientOptions: ClientOptions = {};
+  const clientOptions: ClientOptions = { ...options.network };
   if (options.registries) clientOptions.registries = options.registries;
   if (options.insecure) clientOptions.insecure = options.insecure;
   if (options.noRegistryCache) clientOptions.disableMirrors = true;
