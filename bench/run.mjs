@@ -24,6 +24,7 @@ import { concurrentPulls, sharedBase, topLayerChanged } from './scenarios/increm
 import { cacheList } from './scenarios/cache-list.mjs';
 import { microbench, verifyAndClone } from './scenarios/inprocess.mjs';
 import { mirrorPull } from './scenarios/mirror.mjs';
+import { proxyPull } from './scenarios/proxy.mjs';
 import { vmRun } from './scenarios/vm-run.mjs';
 
 const SCENARIOS = [
@@ -45,6 +46,7 @@ const SCENARIOS = [
     ],
   },
   { id: 'mirror', run: mirrorPull, rows: [['mirror', 'pull through a warm mirror vs direct', 'issue 5']] },
+  { id: 'proxy', run: proxyPull, rows: [['proxy', 'cold pull through a forward proxy vs direct (TLS)', '≤ 1.1x direct']] },
   { id: 'verify-clone', run: verifyAndClone, rows: [['verify', '`cache.verify`', 'issue 8'], ['clone', '`cache.clone` vs `cp -a`', 'issue 8']] },
 ];
 

@@ -1,11 +1,10 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startRegistry } from '@broodbox/testkit';
+import { pushImage, startRegistry } from '@broodbox/testkit';
 import { BBOX_BIN, makeSandbox, type BboxResult, type Sandbox } from './bbox-process.js';
 import { appImage } from './registry-fixture.js';
-import { pushImage } from '@broodbox/testkit';
 
 const USER = 'alice';
 const PASSWORD = 'correct horse battery';
@@ -15,7 +14,7 @@ const img = appImage('1');
 await pushImage(reg.url, 'private/app', img, { tag: 'v1', auth: { username: USER, password: PASSWORD } });
 const ref = `${reg.host}/private/app:v1`;
 
-async function sandbox(t: Tap.Test): Promise<Sandbox> {
+async function sandbox(t: Test): Promise<Sandbox> {
   const sb = await makeSandbox();
   t.teardown(() => sb.cleanup());
   return sb;

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTestCa, pushImage, startForwardProxy, startRegistry, tempDir } from '@broodbox/testkit';
@@ -18,7 +18,7 @@ const reg = await startRegistry({ dataDir: data, tls: { certificate: server.cert
 t.teardown(() => reg.stop());
 const loopRef = `127.0.0.1:${reg.port}/net/app:v1`;
 
-async function sandbox(t: Tap.Test): Promise<Sandbox> {
+async function sandbox(t: Test): Promise<Sandbox> {
   const sb = await makeSandbox();
   t.teardown(() => sb.cleanup());
   return sb;

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdir, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, makeTestCa, pushImage, startForwardProxy, startRegistry, tempDir } from '@broodbox/testkit';
@@ -31,7 +31,7 @@ t.teardown(() => open.stop());
 const guarded = await startForwardProxy({ connectPorts: [reg.port], hosts, user: { name: 'pxuser', password: 's3cret-pw' } });
 t.teardown(() => guarded.stop());
 
-function client(t: Tap.Test, o: ClientOptions): RegistryClient {
+function client(t: Test, o: ClientOptions): RegistryClient {
   const c = new RegistryClient({ certsDirs, retries: 0, ...o });
   t.teardown(() => c.close());
   return c;

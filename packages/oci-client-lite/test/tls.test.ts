@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTestCa, pushImage, startRegistry, tempDir } from '@broodbox/testkit';
@@ -24,7 +24,7 @@ const lookup = loopbackNames({ 'registry.test': '127.0.0.1', 'other.test': '127.
 const named = (port: number, name = 'registry.test') => `${name}:${port}`;
 
 /** A client that trusts only what the test gives it: no system store, its own certs.d roots. */
-function client(t: Tap.Test, certsDirs: string[], extra: ConstructorParameters<typeof RegistryClient>[0] = {}): RegistryClient {
+function client(t: Test, certsDirs: string[], extra: ConstructorParameters<typeof RegistryClient>[0] = {}): RegistryClient {
   const c = new RegistryClient({ lookup, certsDirs, env: {}, proxy: false, retries: 0, ...extra });
   t.teardown(() => c.close());
   return c;
