@@ -78,6 +78,18 @@ t.test('a certificate for another name: hostname mismatch', async (t) => {
   t.match((err as Error).message, host);
 });
 
+t.test('an expired certificate: the error says so', async (t) => {
+  const old = await ca.expiredServer('registry.test', ['registry.test']);
+  const expiredReg = await startRegistry({ dataDir: data, tls: { certificate: old.cert, key: old.key } });
+  t.teardown(() => expiredReg.stop());
+  const root = await tempDir(t);
+  const host = named(expiredReg.port);
+  await certsDir(root, host, { 'ca.crt': ca.cert });
+  const err = await client(t, [root]).resolve(`${host}/tls/app:v1`).catch((e: unknown) => e);
+  t.equal((err as TlsError).code, 'TLS_EXPIRED', String(err));
+  t.match((err as Error).message, `TLS to ${host} failed: its certificate has expired`);
+});
+
 t.test('a registry that requires a client certificate', async (t) => {
   const host = named(mtlsReg.port);
   const pair = await ca.client('bbox-client');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -20,6 +20,8 @@ export interface TestCa {
   server(name: string, altNames: string[]): Promise<IssuedCert>;
   /** Issues a client certificate (extendedKeyUsage clientAuth) signed by this CA. */
   client(name: string): Promise<IssuedCert>;
+  /** Issues a server certificate that expired in January 2020. */
+  expiredServer(name: string, altNames: string[]): Promise<IssuedCert>;
 }
 
 /** Raised when openssl cannot make the test CA or a certificate. */
@@ -58,9 +60,23 @@ export async function makeTestCa(dir: string, label = 'bbox test CA'): Promise<T
     await openssl(['x509', '-req', '-in', `${base}.csr`, '-CA', cert, '-CAkey', key, '-set_serial', String(serial++), '-days', '2', '-out', `${base}.crt`, '-extfile', extFile]);
     return { cert: `${base}.crt`, key: `${base}.key` };
   };
+  // `openssl x509` (3.0) cannot backdate a certificate; `openssl ca` can, with a minimal database.
+  const expired = async (name: string, altNames: string[]): Promise<IssuedCert> => {
+    const base = join(dir, `${name}-expired-${serial++}`);
+    await mkdir(base);
+    await writeFile(join(base, 'index.txt'), '');
+    await writeFile(join(base, 'serial'), `${String(serial).padStart(2, '0')}\n`);
+    await writeFile(join(base, 'ca.cnf'), `[ca]\ndefault_ca = d\n[d]\ndatabase = ${base}/index.txt\nnew_certs_dir = ${base}\ndefault_md = sha256\npolicy = p\nserial = ${base}/serial\n[p]\ncommonName = supplied\n`);
+    await writeFile(join(base, 'ext'), `subjectAltName=${sanLine(altNames)}\nextendedKeyUsage=serverAuth\n`);
+    await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${base}/server.key`, '-out', `${base}/server.csr`, '-subj', `/CN=${name}`]);
+    await openssl(['ca', '-batch', '-config', `${base}/ca.cnf`, '-cert', cert, '-keyfile', key, '-startdate', '20200101000000Z', '-enddate', '20200102000000Z',
+      '-in', `${base}/server.csr`, '-out', `${base}/server.crt`, '-extfile', `${base}/ext`, '-notext']);
+    return { cert: `${base}/server.crt`, key: `${base}/server.key` };
+  };
   return {
     cert,
     key,
+    expiredServer: expired,
     server: (name, altNames) => issue(name, `subjectAltName=${sanLine(altNames)}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`),
     client: (name) => issue(name, 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n'),
   };
