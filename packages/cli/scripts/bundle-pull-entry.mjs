@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles dist/pull-entry.js (the start of `bbox pull`) and everything it imports statically,
+// Bundles dist/pull/pull-entry.js (the start of `bbox pull`) and everything it imports statically,
 // the image library's cache lookup included, into dist/pull-entry.cjs, which bin/bbox.js loads.
 // Run after `tsc -b` (the root `build` script does). See docs/cli.md, "Start-up time".
 // `--check` builds in memory and exits 1 when dist/pull-entry.cjs differs (out of date).
@@ -18,16 +18,17 @@ const pkg = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${pkg}dist/`;
 
 /** Dynamic imports kept: what a hit may need, already in the bundle's static graph. */
-const KEPT_DYNAMIC = new Set(['./pull-from-cache.js', './config-memo.js', '@broodbox/image', 'oci-client-lite/platform']);
-/** The full command line, loaded from beside the bundle when the cache cannot answer. */
-const FULL_CLI = './main.js';
+const KEPT_DYNAMIC = new Set(['./pull-from-cache.js', './config-memo.js', './config-search.js', './duration-value.js', '@broodbox/image', 'oci-client-lite/platform']);
+/** The full command line as the entry imports it (dist/main.js), and as the bundle beside it must. */
+const FULL_CLI = '../main.js';
+const FULL_CLI_FROM_BUNDLE = './main.js';
 
 const handOff = {
   name: 'hand-off',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind !== 'dynamic-import' || KEPT_DYNAMIC.has(args.path)) return undefined;
-      if (args.path === FULL_CLI && args.importer === `${dist}pull-entry.js`) return { path: FULL_CLI, external: true };
+      if (args.path === FULL_CLI && args.importer === `${dist}pull/pull-entry.js`) return { path: FULL_CLI_FROM_BUNDLE, external: true };
       return { path: `${basename(args.importer)}: ${args.path}`, namespace: 'not-bundled' };
     });
     b.onLoad({ filter: /.*/, namespace: 'not-bundled' }, (args) => ({
@@ -38,18 +39,24 @@ const handOff = {
 };
 
 const options = {
-  entryPoints: [`${dist}pull-entry.js`],
+  entryPoints: [`${dist}pull/pull-entry.js`],
   outfile: `${dist}pull-entry.cjs`,
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // import.meta.url of a bundled module (config-memo.js) must name a file beside it: the bundle is.
-  define: { 'import.meta.url': '__bboxBundleUrl' },
-  banner: { js: `const __bboxBundleUrl = require('node:url').pathToFileURL(__filename).href;` },
+  // The one bundled module that reads import.meta.url, config/config-memo.js, resolves
+  // ./config-schema.js from it (the validator whose build stamps the memo): give it its own
+  // place in dist, so that the bundle and the full command line agree on the stamp.
+  define: { 'import.meta.url': '__bboxMemoUrl' },
+  banner: { js: `const __bboxMemoUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, 'config', 'config-memo.js')).href;` },
   // Paths in the bundle's comments are relative to the package, whoever builds it and wherever.
   absWorkingDir: pkg,
   legalComments: 'none',
+  // cosmiconfig's Explorer (the config search) requires its YAML parser and JavaScript loaders
+  // only from loaders bbox replaces: they stay out of the bundle.
+  external: ['js-yaml'],
+  logOverride: { 'unsupported-require-call': 'silent' },
   logLevel: 'warning',
   plugins: [handOff],
 };

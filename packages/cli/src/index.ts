@@ -2,10 +2,12 @@
  * `@broodbox/cli`: the `bbox` command. The modules below are exported for tools that want the
  * same configuration rules as the command line (file discovery, validation, precedence).
  */
-export { resolveSettings, type Settings, type SettingFlags, type Sourced } from './settings.js';
-export { loadConfigLayers, loadConfigFile, mergeConfigs, globalConfigPath, findProjectConfig, PROJECT_CONFIG_FILES, type ConfigLayer, type ConfigScope, type ConfigSearch } from './config.js';
-export { validateConfig, type ConfigFile, type RegistryConfig, type MirrorConfig, type VmConfig, type ValueChecks } from './config-schema.js';
-export { ExitCode, exitCodeFor, type ExitCodeValue } from './exit-codes.js';
-export { CliError, ConfigError, UsageError } from './errors.js';
-export { displayPath } from './display-path.js';
+export { resolveSettings, type Settings, type SettingFlags, type Sourced } from './config/settings.js';
+export { loadConfigLayers, loadConfigFile, mergeConfigs, globalConfigPath, type ConfigLayer, type ConfigScope, type ConfigSearch } from './config/config-files.js';
+export { findProjectConfig, PROJECT_CONFIG_FILES } from './config/config-search.js';
+export { validateConfig, type ConfigFile, type VmConfig, type ValueChecks } from './config/config-schema.js';
+export type { RegistryConfig, MirrorConfig, RegistriesConfig } from 'oci-client-lite';
+export { ExitCode, exitCodeFor, type ExitCodeValue } from './output/exit-codes.js';
+export { CliError, ConfigError, UsageError } from './output/errors.js';
+export { displayPath } from './output/display-path.js';
 export { parseRunRequest, type RunRequest, type RunFlags, type VolumeMount } from './run-request.js';

@@ -1,10 +1,11 @@
-import { reportError, warn, type CommandIo } from './command-io.js';
-import { watchInterrupts } from './interrupt.js';
-import { pullOptionsFrom } from './pull-options.js';
-import { warnPull, type PulledImage } from './pull-report.js';
+import { reportError, warn, type CommandIo } from './output/command-io.js';
+import { watchInterrupts } from './command-line/interrupt.js';
+import { pullOptionsFrom } from './pull/library-pull-options.js';
+import type { PullResult as PulledImage } from '@broodbox/image';
+import { warnPull } from './pull/pull-report.js';
 import { launchVm } from './run-launch.js';
 import { parseRunRequest, type RunFlags } from './run-request.js';
-import { resolveSettings } from './settings.js';
+import { resolveSettings } from './config/settings.js';
 
 /** `bbox run`'s options, however they were parsed. */
 export interface RunArgs extends RunFlags {

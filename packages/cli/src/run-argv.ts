@@ -1,4 +1,4 @@
-import { readOption, type OptionTable } from './argv-option.js';
+import { readOption, type OptionTable } from './command-line/argv-option.js';
 import type { RunArgs } from './run-action.js';
 
 const OPTIONS: OptionTable<RunArgs> = {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Cache } from '@broodbox/image';
 import type { RunRequest } from './run-request.js';
-import type { PulledImage } from './pull-report.js';
+import type { PullResult as PulledImage } from '@broodbox/image';
 
 /** What the VM layer is handed for one `bbox run`. */
 export interface VmLaunch {

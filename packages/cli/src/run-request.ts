@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { UsageError } from './errors.js';
-import { parseDuration } from './duration.js';
-import type { VmConfig } from './config-schema.js';
+import { UsageError } from './output/errors.js';
+import { positiveDuration as parseDuration } from './config/duration-value.js';
+import type { VmConfig } from './config/config-schema.js';
 
 /** A host directory shared with the guest. */
 export interface VolumeMount {

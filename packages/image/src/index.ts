@@ -5,22 +5,23 @@
  * @packageDocumentation
  */
 export * from './types.js';
-export { pullWithFetcher, type PullOptions, type PullResult, type PullStats } from './pull.js';
-export { Cache, type CacheOptions, type CacheListing, type PlatformLike } from './cache.js';
-export type { EntryInfo } from './cache-inventory.js';
-export type { CleanupReport, RemovedItem, SkippedItem } from './cleanup-report.js';
-export type { GcOptions } from './gc.js';
-export type { EvictOptions } from './evict.js';
-export type { PurgeOptions } from './purge.js';
-export type { RefRecord } from './ref-index.js';
-export type { EntryMeta, PublishMeta, EntryLayer } from './entry-meta.js';
-export type { HeldLock, LockOptions, LockRelease, LockTakeover } from './lock.js';
-export { defaultCacheDir, LAYOUT_VERSION } from './cache-layout.js';
-export type { VerifyOptions, VerifyReport, EntryVerdict } from './verify.js';
-export type { LayerVerdict } from './layer-verify.js';
-export type { VerifyProblem, VerifyField } from './verify-problems.js';
-export type { CloneOptions, CloneResult } from './clone.js';
-export { CloneDestinationError, CloneFailedError, EntryDamagedError } from './integrity-errors.js';
+export { ImageError, type ImageErrorCode, type ImageErrorRemedy, type ImageErrorOptions } from './errors/image-error.js';
+export { pullWithFetcher, type PullOptions, type PullResult, type PullStats } from './pull/pull.js';
+export { Cache, type CacheOptions, type CacheListing, type PlatformLike } from './cache/cache.js';
+export type { EntryInfo } from './cache/inventory.js';
+export type { CleanupReport, RemovedItem, SkippedItem } from './cleanup/report.js';
+export type { GcOptions } from './cleanup/gc.js';
+export type { EvictOptions } from './cleanup/evict.js';
+export type { PurgeOptions } from './cleanup/purge.js';
+export type { RefRecord } from './cache/ref-index.js';
+export type { EntryMeta, PublishMeta, EntryLayer } from './cache/entry-meta.js';
+export type { HeldLock, LockOptions, LockRelease, LockTakeover } from './cache/lock.js';
+export { defaultCacheDir, LAYOUT_VERSION } from './cache/layout.js';
+export type { VerifyOptions, VerifyReport, EntryVerdict } from './verify/verify.js';
+export type { LayerVerdict } from './verify/layer-verify.js';
+export type { VerifyProblem, VerifyField } from './verify/problems.js';
+export type { CloneOptions, CloneResult } from './cache/clone.js';
+export { CloneDestinationError, CloneFailedError } from './errors/clone-errors.js';
 export {
   CacheError,
   CacheCorruptError,
@@ -32,19 +33,22 @@ export {
   EntryHeldError,
   ImageNotCachedError,
   CacheFullError,
-} from './cache-errors.js';
+  EntryDamagedError,
+} from './errors/cache-errors.js';
 export {
   parsePullPolicy,
   formatPullPolicy,
   InvalidPullPolicyError,
   PULL_POLICY_VALUES,
   PULL_POLICY_ALIASES,
-} from './policy.js';
-export { parseDuration, formatDuration, InvalidDurationError } from './duration.js';
-export { RegistryFetcher } from './registry-fetcher.js';
-export { LayoutFetcher, parseLayoutReference, formatLayoutReference, LAYOUT_PREFIX } from './layout-fetcher.js';
-export { PullError, LayoutError, UnsupportedLayerError, InvalidImageError, PinnedDigestMismatchError } from './pull-errors.js';
+} from './pull/policy.js';
+export { parseDuration, formatDuration, InvalidDurationError } from './pull/duration.js';
+export { RegistryFetcher } from './pull/registry-fetcher.js';
+export { LayoutFetcher, parseLayoutReference, formatLayoutReference, LAYOUT_PREFIX } from './pull/layout-fetcher.js';
+export { PullError, LayoutError, UnsupportedLayerError, InvalidImageError, PinnedDigestMismatchError } from './errors/pull-errors.js';
 export {
+  LayerError,
+  type LayerErrorContext,
   DiffIDMismatchError,
   LayerPathEscapeError,
   LayerEntryLimitError,
@@ -52,9 +56,11 @@ export {
   LayerFormatError,
   LayerDecompressError,
   LayerConflictError,
+  StoreWriteError,
+  MaterialiseError,
   type LayerConflictReason,
-} from './layer-errors.js';
-export { DEFAULT_LIMITS, XATTR_LIMITS, resolveExtractLimits } from './limits.js';
-export { LayerXattrError, XattrApplyError, type LayerXattrErrorCode } from './xattr-errors.js';
+} from './errors/layer-errors.js';
+export { DEFAULT_LIMITS, XATTR_LIMITS, resolveExtractLimits } from './layers/limits.js';
+export { LayerXattrError, XattrApplyError, type LayerXattrErrorCode } from './errors/xattr-errors.js';
 // The layer engine (extractLayer, composeRootfs, the store index) is exported from
 // '@broodbox/image/layers': it pulls in tar and zstd, which a cached pull never needs.

@@ -4,9 +4,10 @@ import type { Readable } from 'node:stream';
 import t from 'tap';
 import { parseReference, RegistryClient, type Descriptor, type Reference } from 'oci-client-lite';
 import { buildImage, inspectCacheDir, makeLayer, pushImage, startRegistry, tempDir, type TarEntry } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { pullWithFetcher } from '../src/pull.js';
-import { RegistryFetcher } from '../src/registry-fetcher.js';
+import { Cache } from '../src/cache/cache.js';
+import { pullWithFetcher } from '../src/pull/pull.js';
+import { RegistryFetcher } from '../src/pull/registry-fetcher.js';
+import { LayerError } from '../src/errors/layer-errors.js';
 
 // A layer whose download was opened just before a sibling layer failed: the failure aborts the
 // pull's signal while that layer's stream is not yet read. The pull must still end with the
@@ -48,6 +49,10 @@ for (const order of ['good first', 'hostile first'] as const) {
     }).catch((err: Error & { code?: string }) => err);
     t.ok(got instanceof Error, 'the pull fails');
     t.equal((got as Error & { code?: string }).code, 'LAYER_PATH_ESCAPE', `with the hostile layer's error (${(got as Error).message})`);
+    t.type(got, LayerError, 'a layer error');
+    t.equal((got as LayerError).layer, hostile.digest, 'naming the hostile layer');
+    t.equal((got as LayerError).image, `${reg.host}/${repo}:v1`, 'and the image');
+    t.match((got as Error).message, `layer ${hostile.digest} of ${reg.host}/${repo}:v1: `);
     const inv = await inspectCacheDir(cacheDir);
     t.same(inv.tmp, [], 'nothing left in tmp/');
     t.same(inv.problems, [], 'cache consistent');

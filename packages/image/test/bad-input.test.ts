@@ -12,9 +12,9 @@ import {
   writeOciLayout,
   type TreeEntry,
 } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { pullWithFetcher, type PullOptions } from '../src/pull.js';
-import { RegistryFetcher } from '../src/registry-fetcher.js';
+import { Cache } from '../src/cache/cache.js';
+import { pullWithFetcher, type PullOptions } from '../src/pull/pull.js';
+import { RegistryFetcher } from '../src/pull/registry-fetcher.js';
 
 // Everything a user (or a registry) can get wrong, through the library's entry point: one named
 // error each, with a code and a message that says what to do, and the cache exactly as it was.

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cache } from '../src/cache.js';
+import { Cache } from '../src/cache/cache.js';
 import { Child, fakeDigest, tempCache } from './cache-fixtures.js';
 
 const A = fakeDigest('raced');
@@ -12,7 +12,7 @@ function buildEntry(dir: string, name: string, opts: { lockStaleMs?: number } = 
     const { mkdir, writeFile, appendFile } = await import('node:fs/promises');
     const cache = new Cache(${JSON.stringify(dir)}, ${JSON.stringify(opts)});
     const build = async () => {
-      const tmp = await cache.createTmpDir('rootfs');
+      const tmp = await cacheWriter(cache).createTmpDir('rootfs');
       await mkdir(tmp + '/rootfs/etc', { recursive: true });
       await writeFile(tmp + '/rootfs/etc/who', ${JSON.stringify(name)});
       return tmp;
@@ -29,7 +29,7 @@ t.test('two processes racing to publish one digest: one entry, both get its path
       const tmp = await build();
       say('ready');
       await next();
-      say('published ' + await cache.publishEntry(tmp, meta));
+      say('published ' + await cacheWriter(cache).publishEntry(tmp, meta));
     `);
   const a = race('a');
   const b = race('b');
@@ -58,7 +58,7 @@ t.test('two concurrent pulls of one image build it once', async (t) => {
         const hit = await cache.get(meta.digest);
         if (hit) return hit.path;
         await appendFile(${JSON.stringify(work)}, ${JSON.stringify(name)} + '\\n');
-        return cache.publishEntry(await build(), meta);
+        return cacheWriter(cache).publishEntry(await build(), meta);
       });
       say('done ' + path);
     `);
@@ -91,8 +91,8 @@ t.test('a pull killed mid-way leaves nothing visible; the next one takes over an
   t.equal(await cache.get(A), undefined, 'no partial entry is visible');
   await t.rejects(lstat(leftover), { code: 'ENOENT' }, 'opening the cache removed the dead pull\'s tmp dir');
   const next = new Child(`${buildEntry(dir, 'next', { lockStaleMs: 2000 })}
-    const path = await cache.withLock('image-' + meta.digest, async () => cache.publishEntry(await build(), meta), { timeoutMs: 20000 });
-    await cache.recordRef('app', { digest: meta.digest });
+    const path = await cache.withLock('image-' + meta.digest, async () => cacheWriter(cache).publishEntry(await build(), meta), { timeoutMs: 20000 });
+    await cacheWriter(cache).recordRef('app', { digest: meta.digest });
     say('done ' + path);
   `);
   t.teardown(() => next.kill());

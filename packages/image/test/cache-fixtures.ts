@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Cache, type CacheOptions } from '../src/cache.js';
+import { Cache, type CacheOptions } from '../src/cache/cache.js';
+import { cacheWriter } from '../src/cache/writer.js';
 
 /** Absolute URL of the cache module, for child processes. */
-export const CACHE_MODULE = new URL('../src/cache.ts', import.meta.url).href;
+export const CACHE_MODULE = new URL('../src/cache/cache.ts', import.meta.url).href;
+export const WRITER_MODULE = new URL('../src/cache/writer.ts', import.meta.url).href;
 const PKG_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 interface Teardown {
@@ -45,14 +47,14 @@ export interface FakeImage {
 
 /** Publishes an entry the way the puller does: a tmp dir with rootfs/, then publishEntry. */
 export async function publishFake(cache: Cache, img: FakeImage): Promise<string> {
-  const tmp = await cache.createTmpDir('rootfs');
+  const tmp = await cacheWriter(cache).createTmpDir('rootfs');
   await mkdir(join(tmp, 'rootfs'));
   for (const [name, body] of Object.entries(img.files ?? { 'etc/os-release': `ID=${img.digest}\n` })) {
     await mkdir(dirname(join(tmp, 'rootfs', name)), { recursive: true });
     await writeFile(join(tmp, 'rootfs', name), body);
   }
   const layers = img.layers ?? [];
-  return cache.publishEntry(tmp, {
+  return cacheWriter(cache).publishEntry(tmp, {
     digest: img.digest,
     ...(img.topDigest ? { topDigest: img.topDigest } : {}),
     platform: img.platform ?? 'linux/amd64',
@@ -64,9 +66,9 @@ export async function publishFake(cache: Cache, img: FakeImage): Promise<string>
 }
 
 export async function publishFakeLayer(cache: Cache, diffID: string, bytes = 500): Promise<string> {
-  const tmp = await cache.createTmpDir('layer');
+  const tmp = await cacheWriter(cache).createTmpDir('layer');
   await writeFile(join(tmp, 'file'), diffID);
-  return cache.publishLayer(tmp, diffID, bytes);
+  return cacheWriter(cache).publishLayer(tmp, diffID, bytes);
 }
 
 /** Sets an entry's last use to `when`. */
@@ -83,7 +85,7 @@ export class Child {
   private ended = false;
 
   constructor(code: string, env: Record<string, string> = {}) {
-    const body = `import { Cache } from ${JSON.stringify(CACHE_MODULE)};\n` +
+    const body = `import { Cache } from ${JSON.stringify(CACHE_MODULE)};\nimport { cacheWriter } from ${JSON.stringify(WRITER_MODULE)};\n` +
       `import { createInterface } from 'node:readline';\n` +
       `const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();\n` +
       `const next = async () => (await input.next()).value;\n` +

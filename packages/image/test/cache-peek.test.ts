@@ -1,9 +1,10 @@
 import t from 'tap';
 import { chmod, lstat, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cache } from '../src/cache.js';
-import { CacheCorruptError, EntryNotFoundError, InvalidDigestError } from '../src/cache-errors.js';
+import { Cache } from '../src/cache/cache.js';
+import { CacheCorruptError, EntryNotFoundError, InvalidDigestError } from '../src/errors/cache-errors.js';
 import { fakeDigest, publishFake, setLastUsed, tempCache } from './cache-fixtures.js';
+import { cacheWriter } from '../src/cache/writer.js';
 
 // peek: a read of what get would answer, without side effects. prepareRef: recordRef in two steps.
 
@@ -42,7 +43,7 @@ t.test('peek answers what get would, without marking the entry as used', async (
 t.test('peek follows the alias of an index digest for the asked platform only', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A, topDigest: INDEX });
-  await cache.recordRef('multi', { digest: A, topDigest: INDEX, platform: 'linux/amd64' });
+  await cacheWriter(cache).recordRef('multi', { digest: A, topDigest: INDEX, platform: 'linux/amd64' });
   await setLastUsed(cache, A, OLD);
   t.match(await cache.peek(INDEX, { platform: 'linux/amd64' }), { digest: A, ref: INDEX, path: cache.rootfsPath(A) });
   t.equal(await cache.peek(INDEX, { platform: 'linux/arm64' }), undefined);
@@ -72,7 +73,7 @@ t.test('peek reports a damaged meta.json as get does', async (t) => {
 t.test('prepareRef: nothing changes until commit; commit records the ref and the alias', async (t) => {
   const { cache, dir } = await tempCache(t);
   await publishFake(cache, { digest: A, topDigest: INDEX });
-  const draft = await cache.prepareRef('app:1', { digest: A, topDigest: INDEX, platform: 'linux/amd64', resolvedAt: 1_700_000_000_000 });
+  const draft = await cacheWriter(cache).prepareRef('app:1', { digest: A, topDigest: INDEX, platform: 'linux/amd64', resolvedAt: 1_700_000_000_000 });
   t.same(draft.record, {
     ref: 'docker.io/library/app:1',
     platform: 'linux/amd64',
@@ -94,8 +95,8 @@ t.test('prepareRef: discard leaves the ref where it was', async (t) => {
   const { cache, dir } = await tempCache(t);
   await publishFake(cache, { digest: A });
   await publishFake(cache, { digest: B });
-  const before = await cache.recordRef('app', { digest: A });
-  const draft = await cache.prepareRef('app', { digest: B });
+  const before = await cacheWriter(cache).recordRef('app', { digest: A });
+  const draft = await cacheWriter(cache).prepareRef('app', { digest: B });
   t.ok(draft.record.resolvedAt >= before.resolvedAt, 'resolved now by default');
   await draft.discard();
   t.same(await cache.refRecord('app'), before);
@@ -105,8 +106,8 @@ t.test('prepareRef: discard leaves the ref where it was', async (t) => {
 t.test('prepareRef: commit refuses a missing entry and leaves the ref as it was', async (t) => {
   const { cache, dir } = await tempCache(t);
   await publishFake(cache, { digest: A });
-  const before = await cache.recordRef('app', { digest: A });
-  const draft = await cache.prepareRef('app', { digest: B });
+  const before = await cacheWriter(cache).recordRef('app', { digest: A });
+  const draft = await cacheWriter(cache).prepareRef('app', { digest: B });
   const err = (await draft.commit().catch((e: unknown) => e)) as EntryNotFoundError;
   t.type(err, EntryNotFoundError);
   t.equal(err.digest, B);
@@ -117,7 +118,7 @@ t.test('prepareRef: commit refuses a missing entry and leaves the ref as it was'
 
 t.test('prepareRef refuses malformed digests before writing anything', async (t) => {
   const { cache, dir } = await tempCache(t);
-  await t.rejects(cache.prepareRef('app', { digest: 'sha256:nope' }), InvalidDigestError);
-  await t.rejects(cache.prepareRef('app', { digest: A, topDigest: 'md5:x' }), { code: 'INVALID_DIGEST', message: /top digest/ });
+  await t.rejects(cacheWriter(cache).prepareRef('app', { digest: 'sha256:nope' }), InvalidDigestError);
+  await t.rejects(cacheWriter(cache).prepareRef('app', { digest: A, topDigest: 'md5:x' }), { code: 'INVALID_DIGEST', message: /top digest/ });
   t.same(await readdir(join(dir, 'tmp')), []);
 });

@@ -1,16 +1,17 @@
 import t from 'tap';
 import { chmod, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cache } from '../src/cache.js';
+import { Cache } from '../src/cache/cache.js';
 import {
   CacheCorruptError,
   CacheDirError,
   CacheVersionError,
   EntryNotFoundError,
   ImageNotCachedError,
-} from '../src/cache-errors.js';
-import { defaultCacheDir } from '../src/cache-layout.js';
+} from '../src/errors/cache-errors.js';
+import { defaultCacheDir } from '../src/cache/layout.js';
 import { Child, fakeDigest, publishFake, publishFakeLayer, scratch, setLastUsed, tempCache } from './cache-fixtures.js';
+import { cacheWriter } from '../src/cache/writer.js';
 
 const A = fakeDigest('image-a');
 const B = fakeDigest('image-b');
@@ -45,7 +46,8 @@ t.test('a non-empty directory that is not a cache is refused and left alone', as
   t.type(err, CacheDirError);
   t.equal(err.code, 'CACHE_DIR_INVALID');
   t.match(err.message, base);
-  t.match(err.message, /--cache-dir/);
+  t.match(err.message, /a new or empty directory is needed/);
+  t.notMatch(err.message, /--/, 'no command-line flag in a library message');
   t.same(await readdir(base), ['notes.txt'], 'nothing written');
   t.equal((await stat(base)).mode & 0o777, 0o755, 'mode untouched');
 });
@@ -71,7 +73,7 @@ t.test('a symlinked subdirectory is refused rather than followed', async (t) => 
 t.test('lookupRef finds a published entry under any spelling of the normalised ref', async (t) => {
   const { cache } = await tempCache(t);
   const rootfs = await publishFake(cache, { digest: A });
-  await cache.recordRef('alpine', { digest: A, platform: 'linux/amd64' });
+  await cacheWriter(cache).recordRef('alpine', { digest: A, platform: 'linux/amd64' });
   for (const spelling of ['alpine', 'alpine:latest', 'docker.io/library/alpine:latest', 'index.docker.io/library/alpine']) {
     const hit = await cache.lookupRef(spelling, { platform: 'linux/amd64' });
     t.equal(hit?.digest, A, spelling);
@@ -87,7 +89,7 @@ t.test('lookupRef finds a published entry under any spelling of the normalised r
 t.test('arm64 and arm64/v8 name one platform', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A, platform: 'linux/arm64/v8' });
-  await cache.recordRef('busybox', { digest: A, platform: 'linux/arm64/v8' });
+  await cacheWriter(cache).recordRef('busybox', { digest: A, platform: 'linux/arm64/v8' });
   t.equal((await cache.lookupRef('busybox', { platform: 'linux/arm64' }))?.digest, A);
   t.equal((await cache.lookupRef('busybox', { platform: { os: 'linux', architecture: 'arm64' } }))?.digest, A);
 });
@@ -95,7 +97,7 @@ t.test('arm64 and arm64/v8 name one platform', async (t) => {
 t.test('a pinned ref is answered by its digest only, never by the tag mapping', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A });
-  await cache.recordRef('app:1', { digest: A, platform: 'linux/amd64' });
+  await cacheWriter(cache).recordRef('app:1', { digest: A, platform: 'linux/amd64' });
   t.equal(await cache.lookupRef(`app:1@${B}`, { platform: 'linux/amd64' }), undefined, 'stale tag mapping is not used');
   await publishFake(cache, { digest: B });
   const hit = await cache.lookupRef(`app:1@${B}`, { platform: 'linux/amd64' });
@@ -106,7 +108,7 @@ t.test('a pinned ref is answered by its digest only, never by the tag mapping', 
 t.test('an index digest finds its platform entry through the alias recorded with the ref', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A, topDigest: INDEX });
-  await cache.recordRef('multi', { digest: A, topDigest: INDEX, platform: 'linux/amd64' });
+  await cacheWriter(cache).recordRef('multi', { digest: A, topDigest: INDEX, platform: 'linux/amd64' });
   t.equal((await cache.get(INDEX, { platform: 'linux/amd64' }))?.digest, A);
   t.equal(await cache.get(INDEX, { platform: 'linux/arm64' }), undefined);
   t.equal((await cache.lookupRef(`multi@${INDEX}`, { platform: 'linux/amd64' }))?.digest, A);
@@ -121,12 +123,12 @@ t.test('the rootfs holds exactly the image files; metadata sits beside it', asyn
   const meta = await cache.entryMeta(A);
   t.equal(meta?.digest, A);
   t.equal(meta?.platform, 'linux/amd64');
-  t.same(await cache.entrySummary(A), { files: 2 });
+  t.same(await cacheWriter(cache).entrySummary(A), { files: 2 });
 });
 
 t.test('nothing is visible before publish, and publish refuses what is not a cache tmp dir', async (t) => {
   const { cache, base } = await tempCache(t);
-  const tmp = await cache.createTmpDir('rootfs');
+  const tmp = await cacheWriter(cache).createTmpDir('rootfs');
   await mkdir(join(tmp, 'rootfs'));
   await writeFile(join(tmp, 'rootfs', 'f'), 'x');
   t.equal(await cache.get(A), undefined);
@@ -134,11 +136,11 @@ t.test('nothing is visible before publish, and publish refuses what is not a cac
   t.same((await cache.list()).entries, []);
   const meta = { digest: A, platform: 'linux/amd64', config: { rootfs: { type: 'layers' as const, diff_ids: [] } }, layers: [], size: 1 };
   await mkdir(join(base, 'outside', 'rootfs'), { recursive: true });
-  await t.rejects(cache.publishEntry(join(base, 'outside'), meta), { code: 'NOT_A_TMP_DIR' });
-  const empty = await cache.createTmpDir('rootfs');
-  await t.rejects(cache.publishEntry(empty, meta), { code: 'NOTHING_TO_PUBLISH' });
-  await t.rejects(cache.publishEntry(tmp, { ...meta, digest: 'sha256:nope' }), { code: 'INVALID_DIGEST' });
-  await cache.publishEntry(tmp, meta);
+  await t.rejects(cacheWriter(cache).publishEntry(join(base, 'outside'), meta), { code: 'NOT_A_TMP_DIR' });
+  const empty = await cacheWriter(cache).createTmpDir('rootfs');
+  await t.rejects(cacheWriter(cache).publishEntry(empty, meta), { code: 'NOTHING_TO_PUBLISH' });
+  await t.rejects(cacheWriter(cache).publishEntry(tmp, { ...meta, digest: 'sha256:nope' }), { code: 'INVALID_DIGEST' });
+  await cacheWriter(cache).publishEntry(tmp, meta);
   t.equal(await cache.hasEntry(A), true);
 });
 
@@ -153,7 +155,7 @@ t.test('a second publish of one digest keeps the first and discards the second',
 
 t.test('a ref is recorded only for a complete entry', async (t) => {
   const { cache } = await tempCache(t);
-  const err = (await cache.recordRef('alpine', { digest: A }).catch((e: unknown) => e)) as EntryNotFoundError;
+  const err = (await cacheWriter(cache).recordRef('alpine', { digest: A }).catch((e: unknown) => e)) as EntryNotFoundError;
   t.type(err, EntryNotFoundError);
   t.equal(err.code, 'ENTRY_NOT_FOUND');
   t.match(err.message, A);
@@ -163,7 +165,7 @@ t.test('a ref is recorded only for a complete entry', async (t) => {
 t.test('every use moves the last-used clock', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A });
-  await cache.recordRef('alpine', { digest: A });
+  await cacheWriter(cache).recordRef('alpine', { digest: A });
   const old = new Date('2020-01-01T00:00:00Z');
   const lastUsed = join(cache.entryPath(A), 'last-used');
   for (const use of [() => cache.lookupRef('alpine'), () => cache.get(A), () => cache.touch(A)]) {
@@ -181,10 +183,10 @@ t.test('list reports recorded sizes, refs, orphans, artifacts and layer totals w
   await publishFakeLayer(cache, L2, 700);
   const rootA = await publishFake(cache, { digest: A, layers: [L1], size: 4096 });
   await publishFake(cache, { digest: B, layers: [L1, L2], size: 8192 });
-  await cache.recordRef('alpine', { digest: A });
-  await cache.recordRef('alpine:3', { digest: A });
+  await cacheWriter(cache).recordRef('alpine', { digest: A });
+  await cacheWriter(cache).recordRef('alpine:3', { digest: A });
   await writeFile(join(rootA, 'grown'), Buffer.alloc(100_000));
-  const tmp = await cache.createTmpDir('disk');
+  const tmp = await cacheWriter(cache).createTmpDir('disk');
   await writeFile(join(tmp, 'disk.ext4'), Buffer.alloc(1000));
   const { rename } = await import('node:fs/promises');
   await rename(join(tmp, 'disk.ext4'), cache.artifactPath(A, 'disk.ext4'));
@@ -221,7 +223,7 @@ t.test('artifact names are confined to the entry directory', async (t) => {
 t.test('a damaged meta.json is reported, not served', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A });
-  await cache.recordRef('alpine', { digest: A });
+  await cacheWriter(cache).recordRef('alpine', { digest: A });
   await writeFile(join(cache.entryPath(A), 'meta.json'), '{"truncated');
   const err = (await cache.lookupRef('alpine').catch((e: unknown) => e)) as CacheCorruptError;
   t.type(err, CacheCorruptError);
@@ -241,8 +243,7 @@ t.test('ImageNotCachedError names the ref, the policy and the fix', async (t) =>
   t.equal(err.name, 'ImageNotCachedError');
   t.equal(
     err.message,
-    'image docker.io/library/alpine:latest is not in the cache and the pull policy is never; ' +
-      'pull it first with `bbox pull docker.io/library/alpine:latest` or use --pull if-not-present',
+    'image docker.io/library/alpine:latest is not in the cache and the pull policy is never, which does not fetch it',
   );
 });
 
@@ -251,7 +252,7 @@ t.test('leftovers of a crashed process are removed at the next open; live ones s
   await cache.init();
   const child = new Child(`
     const cache = new Cache(${JSON.stringify(dir)});
-    const tmp = await cache.createTmpDir('rootfs');
+    const tmp = await cacheWriter(cache).createTmpDir('rootfs');
     const { mkdir, writeFile } = await import('node:fs/promises');
     await mkdir(tmp + '/rootfs/deep/er', { recursive: true });
     await writeFile(tmp + '/rootfs/deep/er/file', 'partial');
@@ -260,7 +261,7 @@ t.test('leftovers of a crashed process are removed at the next open; live ones s
   `);
   t.teardown(() => child.kill());
   const leftover = (await child.waitFor(/^made /)).slice(5);
-  const mine = await cache.createTmpDir('rootfs');
+  const mine = await cacheWriter(cache).createTmpDir('rootfs');
   await new Cache(dir).init();
   t.ok(await lstat(leftover), 'a live process keeps its tmp dir');
   await child.kill();
@@ -295,7 +296,8 @@ t.test('a cache dir where no directory can be made fails at once, naming the pat
     t.equal(err.dir, dir);
     t.match(err.message, `cache directory ${dir} cannot be created`);
     t.match(err.message, why);
-    t.match(err.message, /--cache-dir/, 'says what to do');
+    t.match(err.message, /another cache directory is needed/, 'says what is needed');
+    t.equal(err.remedy, 'other-cache');
   }
   t.equal(await readFile(file, 'utf8'), 'not a directory', 'the file in the way is left alone');
 });

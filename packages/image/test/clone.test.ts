@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { diffTrees, sharedInodes, snapshotTree } from '@broodbox/testkit';
 import { pullWithFetcher } from '../src/index.js';
 import { appImage, setupRegistry } from './verify-fixtures.js';
+import { cacheWriter } from '../src/cache/writer.js';
 
 async function pulled(t: Test) {
   const s = await setupRegistry(t);
@@ -38,7 +39,7 @@ t.test('clone makes an equal tree that shares no inode with the entry, and write
   t.equal(cloneTree.find((e) => e.path === 'usr/share')?.uid, 12);
   t.equal((await lstat(join(dest, 'bin/sh'))).mtimeMs, (await lstat(join(s.image.path, 'bin/sh'))).mtimeMs, 'symlink mtime kept');
   t.equal((await lstat(dest)).mtimeMs, (await lstat(s.image.path)).mtimeMs, 'the root directory keeps its time');
-  t.same(await sharedInodes(dest, [s.image.path, s.cache.layerDir(appImage('1').layers[0]!.diffID)]), [], 'no hardlink to the entry or the store');
+  t.same(await sharedInodes(dest, [s.image.path, cacheWriter(s.cache).layerDir(appImage('1').layers[0]!.diffID)]), [], 'no hardlink to the entry or the store');
 
   await appendFile(join(dest, 'bin/tool'), 'echo changed\n');
   await writeFile(join(dest, 'etc/os-release'), 'ID=changed\n');

@@ -15,9 +15,9 @@ import {
   type TreeEntry,
   type TreeIgnore,
 } from '@broodbox/testkit';
-import { composeRootfs, type StoredLayer } from '../src/compose.js';
-import { extractLayer } from '../src/layer-extract.js';
-import { DEFAULT_LIMITS } from '../src/limits.js';
+import { composeRootfs, type StoredLayer } from '../src/compose/compose.js';
+import { extractLayer } from '../src/layers/extract.js';
+import { DEFAULT_LIMITS } from '../src/layers/limits.js';
 
 const T0 = 1_600_000_000;
 const dir = (path: string, extra: Partial<TarEntry> = {}): TarEntry => ({ path, type: 'dir', mtime: T0, ...extra });

@@ -21,9 +21,9 @@ import {
   type TarEntry,
   type TreeEntry,
 } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { tryLock } from '../src/lock.js';
-import { pullWithFetcher } from '../src/pull.js';
+import { Cache } from '../src/cache/cache.js';
+import { tryLock } from '../src/cache/lock.js';
+import { pullWithFetcher } from '../src/pull/pull.js';
 
 // kill -9 of `bbox pull` at seeded points of a cold pull: while the manifest hangs, inside a layer
 // download at a seeded byte offset (the proxy holds the response there, and the kill waits for the

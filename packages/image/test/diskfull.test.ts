@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { buildImage, diffTrees, inspectCacheDir, makeLayer, pushImage, snapshotTree, startRegistry, tempDir } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { pullWithFetcher } from '../src/pull.js';
+import { Cache } from '../src/cache/cache.js';
+import { pullWithFetcher } from '../src/pull/pull.js';
 
 // The cache on a small tmpfs (8 MiB): an image that does not fit fails with one named error, leaves
 // nothing in tmp/, takes no space, and the entries already there stay intact and usable.

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { fakeDigest, publishFake, publishFakeLayer, setLastUsed, tempCache } from './cache-fixtures.js';
+import { cacheWriter } from '../src/cache/writer.js';
 
 const [OLD, MID, NEW] = ['old', 'mid', 'new'].map((s) => fakeDigest(`img-${s}`)) as [string, string, string];
 const SHARED = fakeDigest('layer-shared');
@@ -15,9 +16,9 @@ async function aged(t: Parameters<typeof tempCache>[0]) {
   await publishFake(cache, { digest: OLD, layers: [SHARED, ONLY_OLD], size: 1000 });
   await publishFake(cache, { digest: MID, layers: [SHARED], size: 1000 });
   await publishFake(cache, { digest: NEW, layers: [SHARED], size: 1000 });
-  await cache.recordRef('old', { digest: OLD });
-  await cache.recordRef('mid', { digest: MID });
-  await cache.recordRef('new', { digest: NEW });
+  await cacheWriter(cache).recordRef('old', { digest: OLD });
+  await cacheWriter(cache).recordRef('mid', { digest: MID });
+  await cacheWriter(cache).recordRef('new', { digest: NEW });
   const now = Date.now();
   await setLastUsed(cache, OLD, new Date(now - 30 * DAY));
   await setLastUsed(cache, MID, new Date(now - 10 * DAY));
@@ -63,7 +64,7 @@ t.test('keep and held entries are never evicted', async (t) => {
   t.same(ids(report, 'entry'), [NEW]);
   t.equal(await cache.hasEntry(OLD), true);
   t.equal(await cache.hasEntry(MID), true);
-  t.equal(await cache.hasLayer(ONLY_OLD), true);
+  t.equal(await cacheWriter(cache).hasLayer(ONLY_OLD), true);
   await release();
 });
 

@@ -15,9 +15,9 @@ import {
   type FaultRule,
   type TreeEntry,
 } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { pullWithFetcher, type PullResult } from '../src/pull.js';
-import { RegistryFetcher } from '../src/registry-fetcher.js';
+import { Cache } from '../src/cache/cache.js';
+import { pullWithFetcher, type PullResult } from '../src/pull/pull.js';
+import { RegistryFetcher } from '../src/pull/registry-fetcher.js';
 
 // Registry faults injected by a loopback proxy in front of the real registry. Each pull ends in
 // recovery (same tree as a clean pull) or in one named error; the cache never keeps anything

@@ -1,10 +1,11 @@
 import t from 'tap';
 import { lstat, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cache } from '../src/cache.js';
-import { currentOwner } from '../src/owner.js';
-import { CacheDirError } from '../src/cache-errors.js';
+import { Cache } from '../src/cache/cache.js';
+import { currentOwner } from '../src/cache/process-owner.js';
+import { CacheDirError } from '../src/errors/cache-errors.js';
 import { Child, fakeDigest, publishFake, publishFakeLayer, scratch, tempCache } from './cache-fixtures.js';
+import { cacheWriter } from '../src/cache/writer.js';
 
 const A = fakeDigest('a');
 const B = fakeDigest('b');
@@ -24,9 +25,9 @@ async function populated(t: Parameters<typeof tempCache>[0]) {
   await publishFake(cache, { digest: A, layers: [BASE, TOP_A], size: 5000 });
   await publishFake(cache, { digest: B, layers: [BASE, TOP_B], size: 7000 });
   await publishFake(cache, { digest: C, size: 10 });
-  await cache.recordRef('app', { digest: A });
-  await cache.recordRef('gone', { digest: C });
-  await cache.recordRef('gone-too', { digest: C, topDigest: fakeDigest('idx') });
+  await cacheWriter(cache).recordRef('app', { digest: A });
+  await cacheWriter(cache).recordRef('gone', { digest: C });
+  await cacheWriter(cache).recordRef('gone-too', { digest: C, topDigest: fakeDigest('idx') });
   await cache.removeEntry(C).then(() => undefined);
   // removeEntry also dropped C's refs; put a dangling one back as a crash would leave it.
   await writeDanglingRef(ctx.dir, C);
@@ -65,8 +66,8 @@ t.test('gc removes orphans, unneeded layers, dangling refs and crash leftovers, 
   t.equal(report.bytesFreed, 7000 + 200 + 50 + 300);
   await t.rejects(lstat(leftover), { code: 'ENOENT' });
   t.equal((await cache.lookupRef('app'))?.digest, A);
-  t.equal(await cache.hasLayer(BASE), true);
-  t.equal(await cache.hasLayer(TOP_A), true);
+  t.equal(await cacheWriter(cache).hasLayer(BASE), true);
+  t.equal(await cacheWriter(cache).hasLayer(TOP_A), true);
   t.equal(await cache.get(B), undefined);
   const again = await cache.gc();
   t.same(again.removed, [], 'a second gc finds nothing');
@@ -109,12 +110,12 @@ t.test('gc keeps a held entry and the layers of a pull in progress', async (t) =
   const release = await cache.hold(B);
   const pending = fakeDigest('layer-of-pull-in-progress');
   await publishFakeLayer(cache, pending, 10);
-  const releaseLayers = await cache.holdLayers([pending]);
+  const releaseLayers = await cacheWriter(cache).holdLayers([pending]);
   const report = await cache.gc();
   t.same(ids(report, 'entry'), []);
   t.same(report.skipped.map((s) => `${s.kind} ${s.id} ${s.reason}`).sort(), [`entry ${B} held`, `layer ${pending} held`].sort());
   t.equal(await cache.hasEntry(B), true);
-  t.equal(await cache.hasLayer(TOP_B), true, 'layers of a kept entry stay');
+  t.equal(await cacheWriter(cache).hasLayer(TOP_B), true, 'layers of a kept entry stay');
   await release();
   await releaseLayers();
   const later = await cache.gc();
@@ -217,9 +218,9 @@ t.test('dropUnusedLayers removes only the given layers that no entry uses and no
   const { cache, dir } = await populated(t);
   const held = fakeDigest('layer-held');
   await publishFakeLayer(cache, held, 10);
-  const release = await cache.holdLayers([held]);
+  const release = await cacheWriter(cache).holdLayers([held]);
   const unused = fakeDigest('layer-unused');
-  const report = await cache.dropUnusedLayers([BASE, TOP_B, unused, held]);
+  const report = await cacheWriter(cache).dropUnusedLayers([BASE, TOP_B, unused, held]);
   await release();
   t.same(ids(report, 'layer'), [unused], 'only the unused, unheld layer goes');
   t.same(report.skipped.map((s) => s.id), [held], 'the held one is reported as skipped');

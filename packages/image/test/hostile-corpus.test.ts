@@ -17,8 +17,8 @@ import {
   victimState,
   type HostileCase,
 } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { pullWithFetcher, type PullResult } from '../src/pull.js';
+import { Cache } from '../src/cache/cache.js';
+import { pullWithFetcher, type PullResult } from '../src/pull/pull.js';
 
 // Every hostile image of the corpus, pushed to a real registry and pulled through the public entry
 // point into its own cache: a clear error or a safe rootfs, and nothing outside that rootfs touched.

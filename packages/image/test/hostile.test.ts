@@ -5,9 +5,9 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { makeLayer, snapshotTree, writeTar, type TarEntry, type TreeEntry } from '@broodbox/testkit';
-import { composeRootfs, type StoredLayer } from '../src/compose.js';
-import { extractLayer } from '../src/layer-extract.js';
-import { DEFAULT_LIMITS } from '../src/limits.js';
+import { composeRootfs, type StoredLayer } from '../src/compose/compose.js';
+import { extractLayer } from '../src/layers/extract.js';
+import { DEFAULT_LIMITS } from '../src/layers/limits.js';
 import type { ExtractLimits } from '../src/types.js';
 
 interface Scene {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { makeLayer, type Layer, type TarEntry } from '@broodbox/testkit';
-import { composeRootfs } from '../src/compose.js';
-import { extractLayer } from '../src/layer-extract.js';
-import { readLayerIndex, storeFilePath } from '../src/layer-index.js';
-import { DEFAULT_LIMITS } from '../src/limits.js';
+import { composeRootfs } from '../src/compose/compose.js';
+import { extractLayer } from '../src/layers/extract.js';
+import { readLayerIndex, storeFilePath } from '../src/layers/layer-index.js';
+import { DEFAULT_LIMITS } from '../src/layers/limits.js';
 
 async function work(t: { teardown: (fn: () => unknown) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'layer-'));

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CacheLockedError } from '../src/cache-errors.js';
-import { lockFileName, tryLock } from '../src/lock.js';
-import { currentOwner } from '../src/owner.js';
+import { CacheLockedError } from '../src/errors/cache-errors.js';
+import { lockFileName, tryLock } from '../src/cache/lock.js';
+import { currentOwner } from '../src/cache/process-owner.js';
 import { CACHE_MODULE, Child, tempCache } from './cache-fixtures.js';
 
 t.test('lock file names: readable for digests, hashed for anything else', async (t) => {

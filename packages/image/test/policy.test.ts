@@ -1,6 +1,6 @@
 import t from 'tap';
-import { formatDuration, InvalidDurationError, parseDuration } from '../src/duration.js';
-import { formatPullPolicy, InvalidPullPolicyError, parsePullPolicy } from '../src/policy.js';
+import { formatDuration, InvalidDurationError, parseDuration } from '../src/pull/duration.js';
+import { formatPullPolicy, InvalidPullPolicyError, parsePullPolicy } from '../src/pull/policy.js';
 
 const H = 3_600_000;
 const D = 24 * H;

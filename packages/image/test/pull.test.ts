@@ -13,6 +13,7 @@ import {
   type Layer,
 } from '@broodbox/testkit';
 import { Cache, ImageNotCachedError, InvalidPullPolicyError, PinnedDigestMismatchError, pullWithFetcher } from '../src/index.js';
+import { cacheWriter } from '../src/cache/writer.js';
 
 const base = makeLayer([
   { path: 'etc/', type: 'dir' },
@@ -156,7 +157,7 @@ t.test('max-age: the age of the ref record decides between the cache and the reg
   await pushImage(s.reg.url, 'test/app', v1, { tag: 'latest' });
   const cold = await pullWithFetcher(s.ref, { cache: s.cache });
   const HOUR = 3_600_000;
-  await s.cache.recordRef(s.ref, { digest: v1.digest, resolvedAt: Date.now() - 2 * HOUR });
+  await cacheWriter(s.cache).recordRef(s.ref, { digest: v1.digest, resolvedAt: Date.now() - 2 * HOUR });
   s.proxy.clear();
   const hits: Array<{ digest: string; network: boolean }> = [];
   const onProgress = (e: { type: string; digest?: string; network?: boolean }) => {
@@ -178,7 +179,7 @@ t.test('max-age: the age of the ref record decides between the cache and the reg
 
   const v2 = image('2');
   await pushImage(s.reg.url, 'test/app', v2, { tag: 'latest' });
-  await s.cache.recordRef(s.ref, { digest: v1.digest, resolvedAt: Date.now() - 2 * HOUR });
+  await cacheWriter(s.cache).recordRef(s.ref, { digest: v1.digest, resolvedAt: Date.now() - 2 * HOUR });
   const moved = await pullWithFetcher(s.ref, { cache: s.cache, policy: 'max-age=1h' });
   t.same([moved.digest, moved.fromCache, moved.stats.network], [v2.digest, false, true], 'stale and moved: the new image');
   s.proxy.clear();

@@ -21,8 +21,8 @@ import {
   writeOciLayout,
   type TreeEntry,
 } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { pullWithFetcher } from '../src/pull.js';
+import { Cache } from '../src/cache/cache.js';
+import { pullWithFetcher } from '../src/pull/pull.js';
 
 // Seeded random layer stacks (links, whiteouts, type changes across layers). Applicable stacks must
 // give exactly the tree `umoci raw unpack` gives; hostile stacks must leave everything outside the

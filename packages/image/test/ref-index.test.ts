@@ -1,10 +1,11 @@
 import t from 'tap';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CacheCorruptError } from '../src/cache-errors.js';
-import { platformKey, refFile } from '../src/ref-index.js';
-import { CacheLayout } from '../src/cache-layout.js';
+import { CacheCorruptError } from '../src/errors/cache-errors.js';
+import { platformKey, refFile } from '../src/cache/ref-index.js';
+import { CacheLayout } from '../src/cache/layout.js';
 import { fakeDigest, publishFake, tempCache } from './cache-fixtures.js';
+import { cacheWriter } from '../src/cache/writer.js';
 
 const A = fakeDigest('a');
 const B = fakeDigest('b');
@@ -22,7 +23,7 @@ t.test('a record holds the normalised ref, platform, digests and resolution time
   const { cache, dir } = await tempCache(t);
   await publishFake(cache, { digest: A, topDigest: INDEX });
   const before = Date.now();
-  await cache.recordRef('alpine', { digest: A, topDigest: INDEX, platform: 'linux/amd64' });
+  await cacheWriter(cache).recordRef('alpine', { digest: A, topDigest: INDEX, platform: 'linux/amd64' });
   const rec = await cache.refRecord('docker.io/library/alpine:latest', 'linux/amd64');
   t.match(rec, { ref: 'docker.io/library/alpine:latest', platform: 'linux/amd64', digest: A, topDigest: INDEX });
   t.ok(rec!.resolvedAt >= before - 1000 && rec!.resolvedAt <= Date.now() + 1000);
@@ -36,9 +37,9 @@ t.test('recording again moves the ref and its resolution time', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A });
   await publishFake(cache, { digest: B });
-  await cache.recordRef('app', { digest: A, resolvedAt: 1_000 });
+  await cacheWriter(cache).recordRef('app', { digest: A, resolvedAt: 1_000 });
   t.equal((await cache.refRecord('app'))?.resolvedAt, 1_000);
-  await cache.recordRef('app', { digest: B });
+  await cacheWriter(cache).recordRef('app', { digest: B });
   const rec = await cache.refRecord('app');
   t.equal(rec?.digest, B);
   t.ok(rec!.resolvedAt > 1_000);
@@ -48,8 +49,8 @@ t.test('recording again moves the ref and its resolution time', async (t) => {
 t.test('removeRef forgets one platform of a ref', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A });
-  await cache.recordRef('app', { digest: A, platform: 'linux/amd64' });
-  await cache.recordRef('app', { digest: A, platform: 'linux/arm64' });
+  await cacheWriter(cache).recordRef('app', { digest: A, platform: 'linux/amd64' });
+  await cacheWriter(cache).recordRef('app', { digest: A, platform: 'linux/arm64' });
   t.equal(await cache.removeRef('app', 'linux/arm64'), true);
   t.equal(await cache.removeRef('app', 'linux/arm64'), false);
   t.equal(await cache.lookupRef('app', { platform: 'linux/arm64' }), undefined);
@@ -59,7 +60,7 @@ t.test('removeRef forgets one platform of a ref', async (t) => {
 t.test('a ref whose entry is gone is a miss, and gc drops it', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A });
-  await cache.recordRef('app', { digest: A });
+  await cacheWriter(cache).recordRef('app', { digest: A });
   const { rm } = await import('node:fs/promises');
   await rm(cache.entryPath(A), { recursive: true });
   t.equal(await cache.lookupRef('app'), undefined);
@@ -71,7 +72,7 @@ t.test('a ref whose entry is gone is a miss, and gc drops it', async (t) => {
 t.test('a record file holding another ref is not served; a malformed one is reported', async (t) => {
   const { cache, dir } = await tempCache(t);
   await publishFake(cache, { digest: A });
-  await cache.recordRef('app', { digest: A });
+  await cacheWriter(cache).recordRef('app', { digest: A });
   const layout = new CacheLayout(dir);
   const appFile = refFile(layout, 'docker.io/library/app:latest', 'linux/amd64');
   const otherFile = refFile(layout, 'docker.io/library/other:latest', 'linux/amd64');
@@ -84,7 +85,7 @@ t.test('a record file holding another ref is not served; a malformed one is repo
 t.test('refs are recorded for by-digest pins and keep their entry from gc', async (t) => {
   const { cache } = await tempCache(t);
   await publishFake(cache, { digest: A });
-  await cache.recordRef({ registry: 'docker.io', repository: 'library/app', digest: A }, { digest: A });
+  await cacheWriter(cache).recordRef({ registry: 'docker.io', repository: 'library/app', digest: A }, { digest: A });
   const listing = await cache.list();
   t.same(listing.entries[0]?.refs, [`docker.io/library/app@${A}`]);
   t.same((await cache.gc()).removed, []);

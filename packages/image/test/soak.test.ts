@@ -16,8 +16,8 @@ import {
   type BuiltImage,
   type TreeEntry,
 } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { pullWithFetcher } from '../src/pull.js';
+import { Cache } from '../src/cache/cache.js';
+import { pullWithFetcher } from '../src/pull/pull.js';
 
 // Concurrency soak: several `bbox pull` processes on several images under mixed policies, while
 // other processes run `bbox cache gc`, `bbox cache purge --force` and an LRU evict, all on one cache,
@@ -27,7 +27,7 @@ import { pullWithFetcher } from '../src/pull.js';
 const SOAK_MS = Number(process.env.BBOX_SOAK_MS ?? (process.env.CI ? 60_000 : 15_000));
 const SEED = Number(process.env.BBOX_SOAK_SEED ?? 4242);
 const PULLERS = Number(process.env.BBOX_SOAK_PULLERS ?? 3);
-const CLI_DIR = fileURLToPath(new URL('../../cli/', import.meta.url));
+const CLI_DIR = fileURLToPath(new URL('../../cli', import.meta.url));
 const BBOX = join(CLI_DIR, 'bin', 'bbox.js');
 
 const reg = await startRegistry();

@@ -16,8 +16,8 @@ import {
   victimState,
   type TarEntry,
 } from '@broodbox/testkit';
-import { Cache } from '../src/cache.js';
-import { pullWithFetcher, type PullResult } from '../src/pull.js';
+import { Cache } from '../src/cache/cache.js';
+import { pullWithFetcher, type PullResult } from '../src/pull/pull.js';
 
 // An image whose bottom layers are already stored is composed in two halves: the stored layers'
 // tree while the others download, then only what the upper layers change. Whatever the layers

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
-import { storeFilePath } from '../src/layer-index.js';
-import { StoreWriter } from '../src/store-writer.js';
+import { storeFilePath } from '../src/layers/layer-index.js';
+import { StoreWriter } from '../src/layers/store-writer.js';
 
 const meta = { mode: 0o644, uid: 0, gid: 0, mtime: 0 };
 const threadOf = (w: StoreWriter) => (w as unknown as { worker: Worker }).worker;

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageNotCachedError, pullWithFetcher } from '../src/index.js';
-import { EntryDamagedError } from '../src/integrity-errors.js';
+import { EntryDamagedError } from '../src/errors/cache-errors.js';
 import { appImage, clockPast, setupRegistry } from './verify-fixtures.js';
 
 async function pulledAndSealed(t: Test) {
@@ -89,7 +89,8 @@ t.test('a damaged entry that a running process holds is refused with a clear err
   );
   t.type(err, EntryDamagedError);
   t.match((err as Error).message, /extra etc\/planted/);
-  t.match((err as Error).message, /bbox cache verify --repair/);
+  t.match((err as Error).message, /repairing the cache and pulling again clears it/);
+  t.equal((err as EntryDamagedError).remedy, 'repair');
   t.equal(await s.cache.hasEntry(s.pulled.digest), true, 'a held entry is not removed');
   await release();
   t.equal(await s.cache.lookupRef(s.ref), undefined, 'once released it is removed and reported missing');

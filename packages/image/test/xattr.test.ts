@@ -16,8 +16,8 @@ import {
   type TarEntry,
 } from '@broodbox/testkit';
 import { Cache, pullWithFetcher } from '../src/index.js';
-import { extractLayer } from '../src/layer-extract.js';
-import { DEFAULT_LIMITS } from '../src/limits.js';
+import { extractLayer } from '../src/layers/extract.js';
+import { DEFAULT_LIMITS } from '../src/layers/limits.js';
 
 /** Debian's iputils-ping: `cap_net_raw=ep` as a VFS_CAP_REVISION_2 value. */
 const CAP_NET_RAW = Buffer.from('0100000200200000000000000000000000000000', 'hex');
@@ -216,15 +216,15 @@ t.test('not as root: only user.* names are kept, and read-only files and directo
     { path: 'lnk', type: 'symlink', linkname: 'ro/f', mtime: T0, xattrs: { 'trusted.sym': 's' } },
   ]);
   await writeFile(join(work, 'layer.tar.gz'), layer.blob);
-  const src = new URL('../src/', import.meta.url).pathname;
+  const src = new URL('../src', import.meta.url).pathname;
   const entry = join(work, 'child-entry.mjs');
   const script = join(work, 'child.mjs');
   await writeFile(
     entry,
     `import { createReadStream } from 'node:fs';
-const { extractLayer } = await import(${JSON.stringify(join(src, 'layer-extract.ts'))});
-const { composeRootfs } = await import(${JSON.stringify(join(src, 'compose.ts'))});
-const { DEFAULT_LIMITS } = await import(${JSON.stringify(join(src, 'limits.ts'))});
+const { extractLayer } = await import(${JSON.stringify(join(src, 'layers/extract.ts'))});
+const { composeRootfs } = await import(${JSON.stringify(join(src, 'compose/compose.ts'))});
+const { DEFAULT_LIMITS } = await import(${JSON.stringify(join(src, 'layers/limits.ts'))});
 const dir = ${JSON.stringify(join(work, 'store'))};
 const index = await extractLayer(createReadStream(${JSON.stringify(join(work, 'layer.tar.gz'))}), { compression: 'gzip', diffID: ${JSON.stringify(layer.diffID)}, dir, limits: DEFAULT_LIMITS });
 await composeRootfs([{ dir, index }], ${JSON.stringify(join(work, 'rootfs'))});

@@ -5,13 +5,56 @@ export interface ErrorContext {
   cause?: unknown;
 }
 
-/** Base class of every error the client raises; `code` is stable and machine-readable. */
+/**
+ * Every `code` an error of the client carries. Stable: programs switch on it, so a new code is a
+ * new member here (and a type error in any exhaustive map over it, such as the bbox CLI's exit codes).
+ */
+export type OciErrorCode =
+  // What the caller gave.
+  | 'INVALID_REFERENCE'
+  | 'INVALID_PLATFORM'
+  | 'INVALID_MIRROR'
+  | 'DOCKER_CONFIG'
+  | 'CREDENTIAL_HELPER'
+  // What the registry answered.
+  | 'MANIFEST_UNKNOWN'
+  | 'BLOB_UNKNOWN'
+  | 'PLATFORM_NOT_FOUND'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'INSECURE_REALM'
+  | 'UNEXPECTED_RESPONSE'
+  | 'TOO_MANY_REDIRECTS'
+  | 'INSECURE_REDIRECT'
+  // Reaching it.
+  | 'REGISTRY_UNAVAILABLE'
+  | 'TIMEOUT'
+  // TLS and proxies (TlsError, TlsConfigError, ProxyError).
+  | 'TLS_UNKNOWN_CA'
+  | 'TLS_EXPIRED'
+  | 'TLS_HOSTNAME_MISMATCH'
+  | 'TLS_CLIENT_CERT'
+  | 'TLS_HANDSHAKE'
+  | 'TLS_CONFIG'
+  | 'PROXY_UNREACHABLE'
+  | 'PROXY_AUTH'
+  | 'PROXY_REFUSED'
+  | 'PROXY_INVALID'
+  // What it sent.
+  | 'DIGEST_MISMATCH'
+  | 'SIZE_MISMATCH'
+  | 'BLOB_INCOMPLETE'
+  | 'TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'INVALID_MANIFEST';
+
+/** Base class of every error the client raises: `(code, message)`, `code` stable and machine-readable. */
 export class OciError extends Error {
-  readonly code: string;
+  readonly code: OciErrorCode;
   readonly registry?: string;
   readonly repository?: string;
 
-  constructor(code: string, message: string, ctx: ErrorContext = {}) {
+  constructor(code: OciErrorCode, message: string, ctx: ErrorContext = {}) {
     super(message, ctx.cause === undefined ? undefined : { cause: ctx.cause });
     this.name = new.target.name;
     this.code = code;

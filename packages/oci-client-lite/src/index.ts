@@ -6,11 +6,11 @@
  * @packageDocumentation
  */
 export * from './types.js';
-export { MediaType, type Compression } from './media-types.js';
+export { MediaType, type Compression } from './content/media-types.js';
 export * from './errors.js';
-export { parseReference, formatReference, registryEndpointHost, isLoopbackHost, DOCKER_HUB, DOCKER_HUB_ENDPOINT } from './reference.js';
-export { parsePlatform, formatPlatform, hostPlatform, platformMatches, selectManifest } from './platform.js';
-export { isDigest, digestOf } from './digest.js';
+export { parseReference, formatReference, registryEndpointHost, isLoopbackHost, DOCKER_HUB, DOCKER_HUB_ENDPOINT } from './reference/reference.js';
+export { parsePlatform, formatPlatform, hostPlatform, platformMatches, selectManifest } from './reference/platform.js';
+export { isDigest, digestOf } from './content/digest.js';
 export {
   parseManifest,
   parseImageConfig,
@@ -18,12 +18,12 @@ export {
   MANIFEST_ACCEPT,
   MANIFEST_SIZE_LIMIT,
   type ParsedManifest,
-} from './manifest.js';
-export { parseWwwAuthenticate, Authenticator, type Challenge, type AuthTarget, type SentAuth } from './auth.js';
-export { DockerConfig, dockerConfigDir, type Credentials } from './docker-config.js';
-export { runCredentialHelper } from './credential-helper.js';
-export { verifiedBlobStream, contentRangeStart, type BlobOpener, type VerifiedStreamOptions } from './blob.js';
-export { Transport, parseRetryAfter, isRetryableStatus, type TransportOptions, type HttpRequest, type HttpResponse, type RequestEvent } from './transport.js';
+} from './content/manifest.js';
+export { parseWwwAuthenticate, Authenticator, type Challenge, type AuthTarget, type SentAuth } from './auth/auth.js';
+export { DockerConfig, dockerConfigDir, type Credentials } from './auth/docker-config.js';
+export { runCredentialHelper } from './auth/credential-helper.js';
+export { verifiedBlobStream, contentRangeStart, type BlobOpener, type VerifiedStreamOptions } from './content/blob.js';
+export { Transport, parseRetryAfter, isRetryableStatus, type TransportOptions, type HttpRequest, type HttpResponse, type RequestEvent } from './http/transport.js';
 export {
   endpointsFor,
   registryEndpoint,
@@ -34,7 +34,7 @@ export {
   type MirrorConfig,
   type RegistryConfig,
   type RegistriesConfig,
-} from './mirrors.js';
+} from './registry/mirrors.js';
 export {
   RegistryClient,
   type ClientOptions,
@@ -47,7 +47,7 @@ export {
   type OpenBlobOptions,
   type GetBlobOptions,
   type NetworkOptions,
-} from './client.js';
+} from './registry/client.js';
 export {
   TlsError,
   TlsConfigError,
@@ -57,11 +57,11 @@ export {
   type TlsErrorCode,
   type ProxyErrorCode,
   type TrustHint,
-} from './network-errors.js';
-export { TlsTrust, systemCertificates, type TlsConfig, type HostTls, type TlsTrustOptions } from './tls-trust.js';
-export { readCertsDirs, defaultCertsDirs, userCertsDir, type CertsDirContent } from './certs-d.js';
-export { NoProxy } from './no-proxy.js';
-export { ProxyResolver, proxyFromEnv, parseProxyUrl, proxyAuthorization, type ProxySettings } from './proxy.js';
-export { ContainersAuth, containersAuthFiles } from './auth-files.js';
-export { storeCredentials, eraseCredentials, serverKey, type StoredIn } from './credential-store.js';
-export { checkLogin } from './login-check.js';
+} from './http/network-errors.js';
+export { TlsTrust, systemCertificates, type TlsConfig, type HostTls, type TlsTrustOptions } from './tls/tls-trust.js';
+export { readCertsDirs, defaultCertsDirs, userCertsDir, type CertsDirContent } from './tls/certs-d.js';
+export { NoProxy } from './http/no-proxy.js';
+export { ProxyResolver, proxyFromEnv, parseProxyUrl, proxyAuthorization, type ProxySettings } from './http/proxy.js';
+export { ContainersAuth, containersAuthFiles } from './auth/auth-files.js';
+export { storeCredentials, eraseCredentials, serverKey, type StoredIn } from './auth/credential-store.js';
+export { checkLogin } from './auth/login-check.js';

@@ -5,14 +5,14 @@
  *
  * @packageDocumentation
  */
-export { freePort } from './free-port.js';
-export { tempDir, type Teardown } from './temp-dir.js';
-export { startRegistry, RegistryOptionsError, RegistryStartError, type Registry, type RegistryOptions, type RegistryAuth } from './registry.js';
-export { sha256Digest } from './digest.js';
-export { makeTestCa, pemOf, TestCaError, type TestCa, type IssuedCert } from './test-ca.js';
-export { startForwardProxy, ForwardProxyError, type ForwardProxy, type ForwardProxyOptions } from './forward-proxy.js';
-export { writeTar, paxRecord, type TarEntry, type TarEntryType, type WriteTarOptions } from './tar-writer.js';
-export { makeLayer, compressLayer, LayerBuildError, type Layer, type MakeLayerOptions } from './layer.js';
+export { freePort } from './net/free-port.js';
+export { tempDir, type Teardown } from './files/temp-dir.js';
+export { startRegistry, RegistryOptionsError, RegistryStartError, type Registry, type RegistryOptions, type RegistryAuth } from './registry/registry.js';
+export { sha256Digest } from './images/digest.js';
+export { makeTestCa, pemOf, TestCaError, type TestCa, type IssuedCert } from './net/test-ca.js';
+export { startForwardProxy, ForwardProxyError, type ForwardProxy, type ForwardProxyOptions } from './net/forward-proxy.js';
+export { writeTar, paxRecord, type TarEntry, type TarEntryType, type WriteTarOptions } from './images/tar-writer.js';
+export { makeLayer, compressLayer, LayerBuildError, type Layer, type MakeLayerOptions } from './images/layer.js';
 export {
   buildImage,
   buildIndex,
@@ -22,10 +22,10 @@ export {
   type BuiltIndex,
   type BuiltArtifact,
   type RuntimeConfig,
-} from './image.js';
-export { RegistrySession, RegistryRequestError, parseChallenge, type Credentials } from './registry-session.js';
-export { pushImage, skopeoCopy, SkopeoError, type PushOptions, type PushResult, type SkopeoCopyOptions } from './push.js';
-export { writeOciLayout, artifactBlobs, type LayoutEntry } from './oci-layout.js';
+} from './images/image.js';
+export { RegistrySession, RegistryRequestError, parseChallenge, type Credentials } from './registry/registry-session.js';
+export { pushImage, skopeoCopy, SkopeoError, type PushOptions, type PushResult, type SkopeoCopyOptions } from './registry/push.js';
+export { writeOciLayout, artifactBlobs, type LayoutEntry } from './images/oci-layout.js';
 export {
   startProxy,
   ProxyWaitError,
@@ -35,7 +35,7 @@ export {
   type ProxiedRequest,
   type ProxyOptions,
   type RequestFilter,
-} from './http-proxy.js';
+} from './faults/http-proxy.js';
 export {
   writeHtpasswd,
   startTokenServer,
@@ -47,9 +47,9 @@ export {
   type TokenRequest,
   type TokenServer,
   type TokenServerOptions,
-} from './auth.js';
-export { blobDataPath, tamperBlob, replaceBlob, BadDigestError } from './storage.js';
-export { snapshotTree, diffTrees, type TreeEntry, type TreeEntryType, type TreeIgnore, type TreeDifference } from './tree.js';
+} from './registry/auth.js';
+export { blobDataPath, tamperBlob, replaceBlob, BadDigestError } from './registry/storage.js';
+export { snapshotTree, diffTrees, type TreeEntry, type TreeEntryType, type TreeIgnore, type TreeDifference } from './files/tree.js';
 export {
   hostileCorpus,
   buildHostileImage,
@@ -65,8 +65,8 @@ export {
   type HostileLayer,
   type HostileExpectation,
   type CorpusTarget,
-} from './hostile-corpus.js';
-export { randomLayerStack, SeededRandom, type RandomStack, type RandomStackOptions } from './random-layers.js';
+} from './images/hostile-corpus.js';
+export { randomLayerStack, SeededRandom, type RandomStack, type RandomStackOptions } from './images/random-layers.js';
 export {
   spawnKillable,
   planCrashTrials,
@@ -76,4 +76,4 @@ export {
   type CrashPoint,
   type CrashTrial,
   type CacheInspection,
-} from './crash-harness.js';
+} from './faults/crash-harness.js';

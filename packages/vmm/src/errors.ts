@@ -3,10 +3,28 @@
  * can switch on, and a message that names the thing at fault and says what to do about it.
  */
 
-/** Base class of every error this package raises. */
+/**
+ * Every `code` a VmError carries. Stable: callers switch on it, so a new code is a new member here
+ * (and a type error in any exhaustive map over it, such as the bbox CLI's exit codes).
+ */
+export type VmErrorCode =
+  | 'VM_BAD_SPEC'
+  | 'VM_NO_COMMAND'
+  | 'VM_USER_NOT_FOUND'
+  | 'VM_KERNEL_NOT_FOUND'
+  | 'VM_MODULE_MISSING'
+  | 'VM_HOST_TOOL'
+  | 'VM_DISK_BUILD'
+  | 'VM_ACCEL_UNAVAILABLE'
+  | 'VM_BOOT_FAILED'
+  | 'VM_CRASHED'
+  | 'VM_TIMEOUT'
+  | 'VM_ABORTED';
+
+/** Base class of every error this package raises: `(code, message)`. */
 export class VmError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: VmErrorCode;
+  constructor(code: VmErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

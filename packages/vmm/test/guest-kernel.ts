@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } fro
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-const repo = new URL('../../../', import.meta.url).pathname;
+const repo = new URL('../../..', import.meta.url).pathname;
 
 /** Directory holding unpacked kernels, filled on first use (idempotent). */
 export function kernelDir(): string {

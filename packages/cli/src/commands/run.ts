@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { BboxCommand } from './base-command.js';
+import { BboxCommand } from '../command-line/base-command.js';
 import { runRun } from '../run-action.js';
 
 /** `bbox run`: pulls an image (under the pull policy) and runs a command in it in a microVM. */
