@@ -26,6 +26,7 @@ import { cacheList } from './scenarios/cache-list.mjs';
 import { microbench, verifyAndClone } from './scenarios/inprocess.mjs';
 import { mirrorPull } from './scenarios/mirror.mjs';
 import { registryCachePull } from './scenarios/registry-cache.mjs';
+import { proxyPull } from './scenarios/proxy.mjs';
 import { vmRun } from './scenarios/vm-run.mjs';
 
 const SCENARIOS = [
@@ -55,6 +56,7 @@ const SCENARIOS = [
       ['registry-cache-purged', 'pull after `bbox cache purge` via the warm registry cache vs the first pull', 'issue 16: ≤ 0.5x'],
     ],
   },
+  { id: 'proxy', run: proxyPull, rows: [['proxy', 'cold pull through a forward proxy vs direct (TLS)', '≤ 1.1x direct']] },
   { id: 'verify-clone', run: verifyAndClone, rows: [['verify', '`cache.verify`', 'issue 8'], ['clone', '`cache.clone` vs `cp -a`', 'issue 8']] },
 ];
 

@@ -29,6 +29,17 @@ export type OciErrorCode =
   // Reaching it.
   | 'REGISTRY_UNAVAILABLE'
   | 'TIMEOUT'
+  // TLS and proxies (TlsError, TlsConfigError, ProxyError).
+  | 'TLS_UNKNOWN_CA'
+  | 'TLS_EXPIRED'
+  | 'TLS_HOSTNAME_MISMATCH'
+  | 'TLS_CLIENT_CERT'
+  | 'TLS_HANDSHAKE'
+  | 'TLS_CONFIG'
+  | 'PROXY_UNREACHABLE'
+  | 'PROXY_AUTH'
+  | 'PROXY_REFUSED'
+  | 'PROXY_INVALID'
   // What it sent.
   | 'DIGEST_MISMATCH'
   | 'SIZE_MISMATCH'

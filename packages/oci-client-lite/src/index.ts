@@ -1,7 +1,8 @@
 /**
  * oci-client-lite: a small, strict OCI distribution client. References and platforms, auth
  * (anonymous tokens, basic, docker config and credential helpers), verified manifests and
- * streamed blobs, retries, resumable downloads and registry mirrors.
+ * streamed blobs, retries, resumable downloads and registry mirrors; TLS trust (system store,
+ * certs.d, client certificates), forward proxies and the containers auth files.
  * @packageDocumentation
  */
 export * from './types.js';
@@ -45,4 +46,22 @@ export {
   type BlobStream,
   type OpenBlobOptions,
   type GetBlobOptions,
+  type NetworkOptions,
 } from './registry/client.js';
+export {
+  TlsError,
+  TlsConfigError,
+  ProxyError,
+  redactProxy,
+  tlsErrorFor,
+  type TlsErrorCode,
+  type ProxyErrorCode,
+  type TrustHint,
+} from './http/network-errors.js';
+export { TlsTrust, systemCertificates, type TlsConfig, type HostTls, type TlsTrustOptions } from './tls/tls-trust.js';
+export { readCertsDirs, defaultCertsDirs, userCertsDir, type CertsDirContent } from './tls/certs-d.js';
+export { NoProxy } from './http/no-proxy.js';
+export { ProxyResolver, proxyFromEnv, parseProxyUrl, proxyAuthorization, type ProxySettings } from './http/proxy.js';
+export { ContainersAuth, containersAuthFiles } from './auth/auth-files.js';
+export { storeCredentials, eraseCredentials, serverKey, type StoredIn } from './auth/credential-store.js';
+export { checkLogin } from './auth/login-check.js';

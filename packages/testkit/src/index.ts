@@ -1,6 +1,6 @@
 /**
  * Test harness for bbox: real registries on loopback, hand-built tar layers and images,
- * pushes, OCI layouts, a fault-injecting proxy, auth servers, storage tampering and tree
+ * pushes, OCI layouts, a fault-injecting proxy, a forward proxy (tinyproxy), a test CA, auth servers, storage tampering and tree
  * snapshots. Test-only; never a runtime dependency.
  *
  * @packageDocumentation
@@ -9,6 +9,8 @@ export { freePort } from './net/free-port.js';
 export { tempDir, type Teardown } from './files/temp-dir.js';
 export { startRegistry, RegistryOptionsError, RegistryStartError, type Registry, type RegistryOptions, type RegistryAuth } from './registry/registry.js';
 export { sha256Digest } from './images/digest.js';
+export { makeTestCa, pemOf, TestCaError, type TestCa, type IssuedCert } from './net/test-ca.js';
+export { startForwardProxy, ForwardProxyError, type ForwardProxy, type ForwardProxyOptions } from './net/forward-proxy.js';
 export { writeTar, paxRecord, type TarEntry, type TarEntryType, type WriteTarOptions } from './images/tar-writer.js';
 export { makeLayer, compressLayer, LayerBuildError, type Layer, type MakeLayerOptions } from './images/layer.js';
 export {

@@ -24,6 +24,8 @@ const LOADERS: Record<string, Loader> = {
   'registry-cache start': async () => (await import('../registry-cache/start-command.js')).RegistryCacheStartCommand,
   'registry-cache stop': async () => (await import('../registry-cache/stop-command.js')).RegistryCacheStopCommand,
   'registry-cache prune': async () => (await import('../registry-cache/prune-command.js')).RegistryCachePruneCommand,
+  login: async () => (await import('../login/login-command.js')).LoginCommand,
+  logout: async () => (await import('../login/logout-command.js')).LogoutCommand,
 };
 
 function requested(argv: string[]): string | undefined {
@@ -54,7 +56,7 @@ export async function buildCli(version: string, env: NodeJS.ProcessEnv, argv: st
   return cli;
 }
 
-const COMMANDS = ['pull', 'run', 'cache list', 'cache ls', 'cache gc', 'cache purge', 'cache verify', 'registry-cache status', 'registry-cache start', 'registry-cache stop', 'registry-cache prune'];
+const COMMANDS = ['pull', 'run', 'cache list', 'cache ls', 'cache gc', 'cache purge', 'cache verify', 'registry-cache status', 'registry-cache start', 'registry-cache stop', 'registry-cache prune', 'login', 'logout'];
 
 function commandWords(argv: string[]): string {
   const words = argv.filter((a) => !a.startsWith('-'));

@@ -121,6 +121,7 @@ export function mergeConfigs(layers: ConfigFile[]): ConfigFile {
     if (c.vm) out.vm = { ...out.vm, ...c.vm };
     if (c.registries) out.registries = mergeRegistries(out.registries, c.registries);
     if (c.registryCache) out.registryCache = { ...out.registryCache, ...c.registryCache };
+    if (c.proxy) out.proxy = c.proxy;
   }
   return out;
 }

@@ -35,6 +35,15 @@ export interface ConfigFile {
   registryCache?: RegistryCacheConfig;
   cache?: { dir?: string; maxAge?: number; maxBytes?: number };
   vm?: VmConfig;
+  /** Forward proxies; replaces HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment. */
+  proxy?: ProxyConfig;
+}
+
+/** The `proxy` key: one URL for both schemes, or per scheme with a no-proxy list. */
+export interface ProxyConfig {
+  https?: string;
+  http?: string;
+  noProxy?: string;
 }
 
 /**
@@ -150,10 +159,12 @@ class Validator {
   }
 }
 
-const TOP = ['image', 'registries', 'registryCache', 'cache', 'vm'] as const;
+const TOP = ['image', 'registries', 'registryCache', 'cache', 'vm', 'proxy'] as const;
 const REGISTRY_CACHE = ['enabled', 'upstreams', 'useWhenLoggedIn'] as const;
 const IMAGE = ['pull', 'platform'] as const;
-const REGISTRY = ['mirrors', 'insecure', 'fallback'] as const;
+const REGISTRY = ['mirrors', 'insecure', 'fallback', 'tls'] as const;
+const TLS = ['ca', 'cert', 'key', 'verify'] as const;
+const PROXY = ['https', 'http', 'noProxy'] as const;
 const MIRROR = ['url', 'insecure', 'resolve'] as const;
 const CACHE = ['dir', 'maxAge', 'maxBytes'] as const;
 const VM = ['kernel', 'modules', 'kernelImage', 'cpus', 'memory', 'accel'] as const;
@@ -187,6 +198,32 @@ function validateRegistry(v: Validator, host: string, raw: unknown): RegistryCon
   }
   if (o.insecure !== undefined) out.insecure = v.bool(`${key}.insecure`, o.insecure);
   if (o.fallback !== undefined) out.fallback = v.bool(`${key}.fallback`, o.fallback);
+  if (o.tls !== undefined) out.tls = validateTls(v, `${key}.tls`, o.tls);
+  return out;
+}
+
+function validateTls(v: Validator, key: string, raw: unknown): NonNullable<RegistryConfig['tls']> {
+  const o = v.mapping(key, raw, TLS);
+  const out: NonNullable<RegistryConfig['tls']> = {};
+  for (const k of ['ca', 'cert', 'key'] as const) if (o[k] !== undefined) out[k] = v.path(`${key}.${k}`, o[k]);
+  if ((out.cert === undefined) !== (out.key === undefined)) v.fail(key, 'cert and key go together; set both (PEM files) or neither');
+  if (o.verify !== undefined) out.verify = v.bool(`${key}.verify`, o.verify);
+  return out;
+}
+
+function validateProxy(v: Validator, raw: unknown): ProxyConfig {
+  if (typeof raw === 'string') {
+    const url = v.url('proxy', raw);
+    return { https: url, http: url };
+  }
+  const o = v.mapping('proxy', raw, PROXY);
+  const out: ProxyConfig = {};
+  if (o.https !== undefined) out.https = v.url('proxy.https', o.https);
+  if (o.http !== undefined) out.http = v.url('proxy.http', o.http);
+  if (o.noProxy !== undefined) {
+    const list = Array.isArray(o.noProxy) ? o.noProxy : [o.noProxy];
+    out.noProxy = list.map((h, i) => v.string(`proxy.noProxy${Array.isArray(o.noProxy) ? `[${i}]` : ''}`, h, 'a host list', 'host names, .domain suffixes, IPs, CIDRs, host:port or *')).join(',');
+  }
   return out;
 }
 
@@ -266,6 +303,7 @@ export function validateConfig(raw: unknown, file: string, baseDir: string, chec
   if (top.registryCache !== undefined) out.registryCache = validateRegistryCache(v, top.registryCache);
   if (top.cache !== undefined) out.cache = validateCache(v, top.cache);
   if (top.vm !== undefined) out.vm = validateVm(v, top.vm);
+  if (top.proxy !== undefined) out.proxy = validateProxy(v, top.proxy);
   return out;
 }
 

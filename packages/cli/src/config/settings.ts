@@ -3,8 +3,8 @@ import { ConfigError, UsageError } from '../output/errors.js';
 import { loadConfigLayers, mergeConfigs, valueChecks, type ConfigLayer } from './config-files.js';
 import { displayPath } from '../output/display-path.js';
 import type { RegistriesConfig } from 'oci-client-lite';
-import type { VmConfig } from './config-schema.js';
 import { resolveRegistryCache, type RegistryCacheSettings } from '../registry-cache/settings.js';
+import type { ProxyConfig, VmConfig } from './config-schema.js';
 
 /** Values given on the command line (undefined: not given). */
 export interface SettingFlags {
@@ -36,6 +36,8 @@ export interface Settings {
   cacheMaxAge: number | undefined;
   cacheMaxBytes: number | undefined;
   vm: VmConfig;
+  /** The config's `proxy` (it replaces the proxy environment variables); undefined: the environment's. */
+  proxy: ProxyConfig | undefined;
   /** Config files that were loaded, lowest precedence first. */
   layers: ConfigLayer[];
 }
@@ -119,6 +121,7 @@ export async function resolveSettings(flags: SettingFlags, ctx: { cwd: string; e
     cacheMaxAge: merged.cache?.maxAge,
     cacheMaxBytes: merged.cache?.maxBytes,
     vm: merged.vm ?? {},
+    proxy: merged.proxy,
     layers,
   };
 }

@@ -9,6 +9,10 @@ export function pullOptionsFrom(settings: Settings, cache: Cache, signal: AbortS
     ...(settings.platform ? { platform: settings.platform.value } : {}),
     registries: settings.registries,
     noRegistryCache: settings.noRegistryCache.value,
+    network: {
+      ...(settings.proxy ? { proxy: settings.proxy } : {}),
+      onWarning: (message: string) => process.stderr.write(`bbox: warning: ${message}\n`),
+    },
     signal,
   };
 }

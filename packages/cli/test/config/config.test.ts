@@ -13,7 +13,7 @@ t.test('bad config values and unknown keys name the file, key, value and what is
     ['image:\n  pull: alwayz\n', `bbox: ${G}: image.pull: "alwayz" is not a pull policy (did you mean "always"?); use one of if-not-present, always, never, background, max-age=<duration>\n`],
     ['image:\n  pull: sometimes\n', `bbox: ${G}: image.pull: "sometimes" is not a pull policy; use one of if-not-present, always, never, background, max-age=<duration>\n`],
     ['image:\n  pul: always\n', `bbox: ${G}: image.pul: unknown key; did you mean image.pull? allowed under image: pull, platform\n`],
-    ['imag:\n  pull: always\n', `bbox: ${G}: imag: unknown key; did you mean image? allowed at the top level: image, registries, registryCache, cache, vm\n`],
+    ['imag:\n  pull: always\n', `bbox: ${G}: imag: unknown key; did you mean image? allowed at the top level: image, registries, registryCache, cache, vm, proxy\n`],
     ['cache:\n  maxAge: 7 days\n', `bbox: ${G}: cache.maxAge: "7 days" is not a duration; use a number with a unit: ms, s, m, h, d, w (e.g. 90m, 24h, 7d, 1d12h)\n`],
     ['cache:\n  maxBytes: lots\n', `bbox: ${G}: cache.maxBytes: "lots" is not a size; use a number of bytes, or a number with a unit: KB, MB, GB, TB, KiB, MiB, GiB, TiB (e.g. 20GiB)\n`],
     ['registries:\n  docker.io:\n    mirrors: ["ftp://m.example"]\n', `bbox: ${G}: registries."docker.io".mirrors[0]: "ftp://m.example" is not an http(s) URL; use an http:// or https:// URL, e.g. http://127.0.0.1:5000\n`],
@@ -24,7 +24,7 @@ t.test('bad config values and unknown keys name the file, key, value and what is
     ['registryCache:\n  upstreams:\n    docker.io: https://u:p@mirror.example\n', `bbox: ${G}: registryCache.upstreams."docker.io": credentials never go into a registry cache; remove them from the URL\n`],
     ['vm:\n  accel: kvn\n', `bbox: ${G}: vm.accel: "kvn" is not an accelerator (did you mean "kvm"?); use one of auto, kvm, tcg\n`],
     ['vm:\n  cpus: 0\n', `bbox: ${G}: vm.cpus: 0 is not a CPU count; use a whole number greater than 0\n`],
-    ['- 1\n', `bbox: ${G}: (top level): expected a mapping with keys image, registries, registryCache, cache, vm, got [1]\n`],
+    ['- 1\n', `bbox: ${G}: (top level): expected a mapping with keys image, registries, registryCache, cache, vm, proxy, got [1]\n`],
   ];
   for (const [yaml, message] of cases) {
     await sb.write(sb.globalConfig, yaml);

@@ -1,4 +1,4 @@
-import type { ClientOptions, Platform, Reference, ResolvedImage } from 'oci-client-lite';
+import type { ClientOptions, NetworkOptions, Platform, Reference, ResolvedImage } from 'oci-client-lite';
 import { formatReference, parseReference } from 'oci-client-lite/reference';
 import { hostPlatform, parsePlatform } from 'oci-client-lite/platform';
 import { Cache } from '../cache/cache.js';
@@ -42,6 +42,8 @@ export interface PullOptions {
    * with `noRegistryCache`.
    */
   registryCache?: RegistryCacheHook;
+  /** Proxies, certs.d roots, name lookup and warnings for the default fetcher (TLS per host is in `registries`). */
+  network?: NetworkOptions;
   signal?: AbortSignal;
   onProgress?: (e: PullProgress) => void;
   limits?: Partial<ExtractLimits>;
@@ -78,7 +80,7 @@ function toPlatform(p: Platform | string | undefined): Platform {
 }
 
 function defaultFetcher(options: PullOptions): Fetcher {
-  const clientOptions: ClientOptions = {};
+  const clientOptions: ClientOptions = { ...options.network };
   if (options.registries) clientOptions.registries = options.registries;
   if (options.insecure) clientOptions.insecure = options.insecure;
   if (options.noRegistryCache) clientOptions.disableMirrors = true;

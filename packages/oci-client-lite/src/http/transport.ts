@@ -1,6 +1,11 @@
 import http, { type Agent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import type https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { TimeoutError, OciError } from '../errors.js';
+import { allAgents, routeFor, type Route } from './agent-pool.js';
+import { ProxyError, tlsErrorFor } from './network-errors.js';
+import { ProxyResolver } from './proxy.js';
+import { answersLikeTls, isNotHttp, knownTls, rememberTls } from './scheme-upgrade.js';
+import { TlsTrust } from '../tls/tls-trust.js';
 
 /** One HTTP request as the client makes it. */
 export interface HttpRequest {
@@ -41,6 +46,12 @@ export interface TransportOptions {
   /** Upper bound on a server's Retry-After (default 30000 ms). */
   maxRetryAfterMs?: number;
   onRequest?: (e: RequestEvent) => void;
+  /** What https connections trust and present (default: Node's CAs, the system store, certs.d). */
+  trust?: TlsTrust;
+  /** Which requests go through a proxy (default: none). */
+  proxies?: ProxyResolver;
+  /** Host name resolution for direct connections (default: the system's, dns.lookup). */
+  lookup?: LookupFunction;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -108,27 +119,6 @@ export function drain(res: HttpResponse): void {
   res.body.on('error', () => {});
 }
 
-// One keep-alive pool per process, shared by every transport: a client made per pull (as
-// pullWithFetcher does by default) reuses the connection the previous one opened, so a tag check
-// costs one round trip, not a TCP handshake too. node:https (and TLS with it) is loaded only when
-// an https endpoint is first asked: a loopback registry never needs it.
-let sharedHttp: http.Agent | undefined;
-let sharedHttps: https.Agent | undefined;
-let httpsLoaded: Promise<typeof https> | undefined;
-
-function httpAgent(): http.Agent {
-  sharedHttp ??= new http.Agent({ keepAlive: true, maxSockets: 16 });
-  return sharedHttp;
-}
-
-/** node:https and its shared pool, loaded on first use. */
-async function loadHttps(): Promise<{ mod: typeof https; agent: https.Agent }> {
-  httpsLoaded ??= import('node:https').then((m) => m.default);
-  const mod = await httpsLoaded;
-  sharedHttps ??= new mod.Agent({ keepAlive: true, maxSockets: 16 });
-  return { mod, agent: sharedHttps };
-}
-
 /** Ends the idle connections of a pool; requests in flight (maybe another client's) go on. */
 function closeIdle(agent: Agent | undefined): void {
   for (const sockets of Object.values(agent?.freeSockets ?? {})) for (const s of sockets ?? []) s.destroy();
@@ -143,17 +133,20 @@ export class Transport {
   readonly retries: number;
   readonly timeoutMs: number;
   private readonly opts: TransportOptions;
+  private readonly trust: TlsTrust;
+  private readonly proxies: ProxyResolver;
 
   constructor(opts: TransportOptions = {}) {
     this.opts = opts;
+    this.trust = opts.trust ?? new TlsTrust();
+    this.proxies = opts.proxies ?? new ProxyResolver({});
     this.retries = opts.retries ?? 3;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    closeIdle(sharedHttp);
-    closeIdle(sharedHttps);
+    for (const agent of allAgents()) closeIdle(agent);
   }
 
   /**
@@ -188,7 +181,7 @@ export class Transport {
     let headers = { ...req.headers };
     let method = req.method;
     for (let hop = 0; ; hop++) {
-      const res = await this.once({ ...req, method, url, headers });
+      const res = await this.sendOnce({ ...req, method, url, headers });
       const location = res.headers.location;
       if (!REDIRECTS.has(res.status) || !location) return res;
       drain(res);
@@ -206,15 +199,42 @@ export class Transport {
     }
   }
 
+  /**
+   * One request. A plain-HTTP request to a server that turns out to speak TLS (a loopback or
+   * `insecure` registry serving https) is sent again over https, and the host remembered for the
+   * process, so the plain-HTTP path pays nothing and a TLS registry on loopback just works.
+   */
+  private async sendOnce(req: HttpRequest): Promise<HttpResponse> {
+    if (req.url.protocol !== 'http:') return this.once(req);
+    const asHttps = () => {
+      const url = new URL(req.url);
+      url.protocol = 'https:';
+      return this.once({ ...req, url });
+    };
+    if (knownTls(req.url.host)) return asHttps();
+    let res: HttpResponse;
+    try {
+      res = await this.once(req);
+    } catch (err) {
+      if (!isNotHttp(err)) throw err;
+      rememberTls(req.url.host);
+      return asHttps();
+    }
+    if (res.status !== 400) return res;
+    const probe = await answersLikeTls(res.body);
+    if (!probe.tls) return { ...res, body: probe.body };
+    rememberTls(req.url.host);
+    return asHttps();
+  }
+
   private async once(req: HttpRequest): Promise<HttpResponse> {
     const { signal } = req;
-    const secure = req.url.protocol === 'https:' ? await loadHttps() : undefined;
+    const route = await routeFor(req.url, { trust: this.trust, proxies: this.proxies, timeoutMs: this.timeoutMs, ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}) });
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'oci-client-lite/0.1', ...req.headers };
       if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
-      const options = { method: req.method, headers };
-      const r = secure ? secure.mod.request(req.url, { ...options, agent: secure.agent }) : http.request(req.url, { ...options, agent: httpAgent() });
+      const r = openRequest(req, route, headers);
       const report = (status: number, error?: string) =>
         this.opts.onRequest?.({ method: req.method, url: req.url.href, status, ...(error ? { error } : {}) });
       const onAbort = () => r.destroy(signal?.reason);
@@ -227,11 +247,18 @@ export class Transport {
       });
       r.on('error', (err) => {
         signal?.removeEventListener('abort', onAbort);
-        report(0, (err as Error).message);
-        reject(signal?.aborted ? signal.reason : err);
+        const mapped = networkError(err, req.url, route);
+        report(0, (mapped as Error).message);
+        reject(signal?.aborted ? signal.reason : mapped);
       });
       r.on('response', (res) => {
         report(res.statusCode ?? 0);
+        if (res.statusCode === 407 && route.proxy) {
+          res.resume();
+          const sent = route.extra.headers !== undefined;
+          reject(new ProxyError('PROXY_AUTH', route.proxy, `asks for credentials (407)${sent ? ' and refused the ones in its URL' : '; put them in the proxy URL: http://user:password@host:port'}`));
+          return;
+        }
         signal?.removeEventListener('abort', onAbort);
         if (signal) {
           // Abort while the body streams: the consumer gets the signal's reason, not a reset.
@@ -244,4 +271,26 @@ export class Transport {
       r.end(req.body);
     });
   }
+}
+
+function openRequest(req: HttpRequest, route: Route, headers: Record<string, string>): http.ClientRequest {
+  const options: http.RequestOptions = { method: req.method, agent: route.agent, ...route.extra, headers: { ...headers, ...(route.extra.headers as Record<string, string> | undefined) } };
+  if (route.secure) return route.secure.request(req.url, options);
+  // Through a proxy, `extra` names the proxy as host and the whole URL as path.
+  return route.proxy ? http.request(options) : http.request(req.url, options);
+}
+
+/** A TLS failure as a {@link TlsError}, a failure to reach a proxy as a {@link ProxyError}; others unchanged. */
+function networkError(err: unknown, url: URL, route: Route): unknown {
+  if (err instanceof OciError) return err;
+  if (route.tls) {
+    const tlsErr = tlsErrorFor(err, url.host, route.tls.hint);
+    if (tlsErr) return tlsErr;
+  }
+  // Plain HTTP through a proxy connects to the proxy itself: a refusal is the proxy's.
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (route.proxy && !route.secure && (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH')) {
+    return new ProxyError('PROXY_UNREACHABLE', route.proxy, `cannot be reached (${code})`, err);
+  }
+  return err;
 }

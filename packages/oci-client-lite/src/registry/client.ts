@@ -23,11 +23,36 @@ import { Authenticator, type AuthTarget } from '../auth/auth.js';
 import { DockerConfig, type Credentials } from '../auth/docker-config.js';
 import { MANIFEST_ACCEPT, MANIFEST_SIZE_LIMIT, parseImageConfig, parseManifest } from '../content/manifest.js';
 import { verifiedBlobStream } from '../content/blob.js';
-import { endpointsFor, type Endpoint, type EndpointPurpose, type RegistriesConfig } from './mirrors.js';
+import { endpointsFor, registryEndpoint, type Endpoint, type EndpointPurpose, type RegistriesConfig } from './mirrors.js';
 import { digestOf, isDigest } from '../content/digest.js';
+import { ContainersAuth, containersAuthFiles } from '../auth/auth-files.js';
+import { checkLogin } from '../auth/login-check.js';
+import { ProxyResolver, proxyFromEnv, type ProxySettings } from '../http/proxy.js';
+import { TlsTrust, type TlsConfig } from '../tls/tls-trust.js';
+import type { LookupFunction } from 'node:net';
+
+/** How the client reaches registries: TLS trust, proxies, name resolution. */
+export interface NetworkOptions {
+  /**
+   * Proxies. Default: the environment (`https_proxy`, `http_proxy`, `all_proxy`, `no_proxy`,
+   * either case, as curl). Given settings replace the environment; a URL string is the proxy for
+   * both schemes; false: no proxy at all. Loopback hosts are never proxied.
+   */
+  proxy?: ProxySettings | string | false;
+  /** certs.d roots read per host (default /etc/containers/certs.d, /etc/docker/certs.d, $XDG_CONFIG_HOME/broodbox/certs.d). */
+  certsDirs?: string[];
+  /** Host name resolution for direct connections (default dns.lookup), e.g. to map names in tests. */
+  lookup?: LookupFunction;
+  /** containers auth files, read after the docker config (default: see {@link containersAuthFiles}). */
+  authFiles?: string[];
+  /** Told about risky settings in use (TLS without verification), once per host per client. */
+  onWarning?: (message: string) => void;
+  /** Environment for proxies, SSL_CERT_FILE/SSL_CERT_DIR and auth files (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
 
 /** Options of {@link RegistryClient}. */
-export interface ClientOptions {
+export interface ClientOptions extends NetworkOptions {
   /** Per-registry settings (mirrors, fallback, insecure), keyed by host or `"*"`. */
   registries?: RegistriesConfig;
   /** Registry hosts reached over plain HTTP. Loopback registries need no entry. */
@@ -137,13 +162,24 @@ export class RegistryClient {
   private readonly transport: Transport;
   private readonly auth: Authenticator;
   private readonly dockerConfig: DockerConfig;
+  private readonly containersAuth: ContainersAuth;
   private readonly creds = new Map<string, Promise<Credentials | undefined>>();
 
   constructor(options: ClientOptions = {}) {
     this.options = options;
-    this.transport = new Transport(options);
+    this.transport = new Transport({ ...options, trust: trustFor(options), proxies: proxiesFor(options) });
     this.auth = new Authenticator(this.transport);
     this.dockerConfig = new DockerConfig(options.dockerConfigDir);
+    this.containersAuth = new ContainersAuth(options.authFiles ?? containersAuthFiles(options.env));
+  }
+
+  /**
+   * Checks a user name and password against a registry itself (never a mirror), as `docker login`
+   * does, without storing them.
+   * @throws UnauthorizedError when the registry refuses them.
+   */
+  async checkCredentials(registry: string, creds: { username: string; password: string }, opts: CallOptions = {}): Promise<void> {
+    await checkLogin(this.transport, registryEndpoint(registry, this.options), creds, opts.signal);
   }
 
   /** Closes idle keep-alive connections (the client stays usable). */
@@ -362,7 +398,9 @@ export class RegistryClient {
   private credentialsFor(host: string): Promise<Credentials | undefined> {
     let p = this.creds.get(host);
     if (!p) {
-      p = Promise.resolve(this.options.credentials?.(host)).then((c) => c ?? this.dockerConfig.credentialsFor(host));
+      p = Promise.resolve(this.options.credentials?.(host))
+        .then((c) => c ?? this.dockerConfig.credentialsFor(host))
+        .then((c) => c ?? this.containersAuth.credentialsFor(host));
       // A failed lookup is retried next time rather than cached.
       p.catch(() => this.creds.delete(host));
       this.creds.set(host, p);
@@ -438,4 +476,26 @@ function checkSingleArch(config: ImageConfig, platform: Platform, ctx: ErrorCont
   if (have.os !== platform.os || have.architecture !== platform.architecture) {
     throw new PlatformNotFoundError(formatPlatform(platform), [formatPlatform(have)], ctx);
   }
+}
+
+/** The TLS settings that apply to a host: its own entry, Docker Hub's for its API host, else `"*"`. */
+function tlsConfigFor(registries: RegistriesConfig | undefined, host: string): TlsConfig | undefined {
+  if (!registries) return undefined;
+  const own = registries[host] ?? (host === 'registry-1.docker.io' ? registries['docker.io'] : undefined);
+  return own ? own.tls : registries['*']?.tls;
+}
+
+function trustFor(o: ClientOptions): TlsTrust {
+  return new TlsTrust({
+    configFor: (host) => tlsConfigFor(o.registries, host),
+    ...(o.certsDirs ? { certsDirs: o.certsDirs } : {}),
+    ...(o.env ? { env: o.env } : {}),
+    onWarning: o.onWarning ?? ((m) => process.emitWarning(m, 'TlsWarning')),
+  });
+}
+
+function proxiesFor(o: ClientOptions): ProxyResolver {
+  if (o.proxy === false) return new ProxyResolver({});
+  if (typeof o.proxy === 'string') return new ProxyResolver({ https: o.proxy, http: o.proxy });
+  return new ProxyResolver(o.proxy ?? proxyFromEnv(o.env));
 }

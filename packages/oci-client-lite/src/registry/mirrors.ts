@@ -1,4 +1,5 @@
 import type { Credentials } from '../auth/docker-config.js';
+import type { TlsConfig } from '../tls/tls-trust.js';
 import { OciError } from '../errors.js';
 import { isLoopbackHost, registryEndpointHost } from '../reference/reference.js';
 
@@ -20,8 +21,13 @@ export interface RegistryConfig {
   mirrors?: (MirrorConfig | string)[];
   /** Try the registry itself after the mirrors (default true); false: mirrors only (air-gapped). */
   fallback?: boolean;
-  /** Reach the registry over plain HTTP. */
+  /**
+   * Allow plain HTTP: the registry is asked over HTTP, and over https once it answers as a TLS
+   * server does. Certificate checks are a separate setting (`tls.verify`).
+   */
   insecure?: boolean;
+  /** TLS trust and client certificate for this host (also used for a mirror on this host). */
+  tls?: TlsConfig;
 }
 
 /** Per-host registry settings, keyed by registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`) or `"*"`. */

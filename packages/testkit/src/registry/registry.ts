@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { freePort } from '../net/free-port.js';
 import { writeHtpasswd } from './auth.js';
 import { fileLog, memoryLog, type RegistryLog } from './registry-log.js';
@@ -27,6 +28,11 @@ export interface RegistryOptions {
    * another process. Kept on stop. Without it the output is kept in memory.
    */
   logFile?: string;
+  /**
+   * Serve https with this certificate and key (PEM files); with `clientCas`, require a client
+   * certificate signed by one of them.
+   */
+  tls?: { certificate: string; key: string; clientCas?: string[] };
 }
 
 /** A running CNCF distribution registry on 127.0.0.1. */
@@ -34,7 +40,7 @@ export interface Registry {
   /** `127.0.0.1:PORT`, usable as the registry part of a reference. */
   host: string;
   port: number;
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT` (`https://` with the `tls` option). */
   url: string;
   dataDir: string;
   /** The `logFile` option, when given. */
@@ -62,6 +68,10 @@ function configYaml(port: number, dataDir: string, opts: RegistryOptions, htpass
     'http:',
     `  addr: 127.0.0.1:${port}`,
   ];
+  if (opts.tls) {
+    lines.push('  tls:', `    certificate: ${JSON.stringify(opts.tls.certificate)}`, `    key: ${JSON.stringify(opts.tls.key)}`);
+    if (opts.tls.clientCas?.length) lines.push('    clientcas:', ...opts.tls.clientCas.map((c) => `      - ${JSON.stringify(c)}`));
+  }
   if (opts.proxy) {
     lines.push('proxy:', `  remoteurl: ${JSON.stringify(opts.proxy.remoteurl)}`);
     if (opts.proxy.username) lines.push(`  username: ${JSON.stringify(opts.proxy.username)}`);
@@ -110,27 +120,34 @@ async function htpasswdFor(auth: RegistryAuth | undefined, work: string): Promis
 
 function ping(url: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = request(`${url}/v2/`, { method: 'GET', timeout: 1000 }, (res) => {
+    // Readiness only: whether the test's CA is trusted is what the tests themselves check.
+    const send = url.startsWith('https:') ? httpsRequest : request;
+    const req = send(`${url}/v2/`, { method: 'GET', timeout: 1000, rejectUnauthorized: false }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
-    req.on('error', () => resolve(0));
+    // -1: it answered the TLS handshake, then refused us (no client certificate): it is up.
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(/^ERR_SSL_|^ECONNRESET$/.test(e.code ?? '') ? -1 : 0));
     req.on('timeout', () => req.destroy());
     req.end();
   });
 }
 
-async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
+async function waitReady(url: string, child: ChildProcess, log: () => string, opts: RegistryOptions): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new RegistryStartError(`docker-registry exited early (${child.exitCode ?? child.signalCode}):\n${log()}`);
     const status = await ping(url);
     // 401 means it is up and asking for credentials.
-    if (status === 200 || status === 401) return;
+    if (status === 200 || status === 401 || (status === -1 && opts.tls?.clientCas)) return;
     if (Date.now() > deadline) throw new RegistryStartError(`docker-registry did not answer on ${url} within 20 s:\n${log()}`);
     // Poll: the registry has no readiness signal other than answering.
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+function scheme(opts: RegistryOptions): 'http' | 'https' {
+  return opts.tls ? 'https' : 'http';
 }
 
 interface Launched {
@@ -149,7 +166,7 @@ async function launch(work: string, dataDir: string, opts: RegistryOptions, htpa
   const exited = new Promise((r) => child.once('exit', r));
   const spawnErr = new Promise<never>((_, reject) => child.on('error', reject));
   try {
-    await Promise.race([waitReady(`http://127.0.0.1:${port}`, child, () => log.read()), spawnErr]);
+    await Promise.race([waitReady(`${scheme(opts)}://127.0.0.1:${port}`, child, () => log.read(), opts), spawnErr]);
   } catch (err) {
     child.kill('SIGKILL');
     // A child that never started emits 'error' and no 'exit'.
@@ -186,7 +203,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   return {
     host: `127.0.0.1:${port}`,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme(opts)}://127.0.0.1:${port}`,
     dataDir,
     ...(opts.logFile ? { logFile: opts.logFile } : {}),
     log: () => log.read(),
