@@ -10,6 +10,8 @@ export interface ChannelSpec {
   name: string;
   /** Unix socket the host listens on; the monitor connects to it. */
   socketPath: string;
+  /** A console port (a terminal in the guest, /dev/hvc0) rather than a plain byte port. */
+  console?: boolean;
 }
 
 /** Everything needed to start one machine. */

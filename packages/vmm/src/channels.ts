@@ -1,14 +1,25 @@
 /**
  * Host ends of the guest channels: one unix socket server per virtio-serial port, in a private
  * directory. QEMU connects to each at start; program output is streamed to the caller's writables
- * as it arrives, status lines are parsed.
+ * as it arrives, status lines are parsed, the caller's stdin is streamed in (its end closes the
+ * port, which the guest program reads as EOF), and control lines (signals, window sizes) go out.
  */
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ChannelSpec } from './backend.js';
-import { PORTS } from './guest-init.js';
+import { cells, PORTS, type WindowSize } from './guest-init.js';
+
+/** Where the program's bytes come from and go to. */
+export interface ChannelIo {
+  stdout: Writable;
+  stderr: Writable;
+  /** The program's stdin (none: /dev/null in the guest). */
+  stdin?: Readable | undefined;
+  /** The program runs on a terminal: its input and output travel through the `bbox.tty` console. */
+  tty?: boolean | undefined;
+}
 
 /** What the guest reported on the status channel. */
 export interface GuestStatus {
@@ -24,25 +35,41 @@ export class HostChannels {
   private readonly sockets = new Set<Socket>();
   private readonly drained: Promise<void>[] = [];
   private onStatus: (() => void) | undefined;
+  private readonly names: string[] = [];
+  private control: Socket | undefined;
+  /** Control lines written before the monitor connected. */
+  private pending: string[] = [];
 
   private constructor(
     private readonly dir: string,
-    private readonly stdout: Writable,
-    private readonly stderr: Writable,
+    private readonly io: ChannelIo,
   ) {}
 
   /** Listens in `dir` (which must exist, be private, and be short enough for socket paths). */
-  static async open(dir: string, stdout: Writable, stderr: Writable): Promise<HostChannels> {
-    const ch = new HostChannels(dir, stdout, stderr);
-    await ch.listen(PORTS.stdout, (s) => ch.pipeTo(s, ch.stdout));
-    await ch.listen(PORTS.stderr, (s) => ch.pipeTo(s, ch.stderr));
+  static async open(dir: string, io: ChannelIo): Promise<HostChannels> {
+    const ch = new HostChannels(dir, io);
+    await ch.listen(PORTS.stdout, (s) => ch.pipeTo(s, io.stdout));
+    await ch.listen(PORTS.stderr, (s) => ch.pipeTo(s, io.stderr));
     await ch.listen(PORTS.status, (s) => ch.readStatus(s));
+    await ch.listen(PORTS.control, (s) => ch.openControl(s));
+    if (io.tty) await ch.listen(PORTS.tty, (s) => ch.openTerminal(s));
+    else if (io.stdin) await ch.listen(PORTS.stdin, (s) => ch.feed(s, true));
     return ch;
   }
 
-  /** The channel list for the machine config. */
+  /** The channel list for the machine config (the terminal, when there is one, as a console). */
   specs(): ChannelSpec[] {
-    return [PORTS.stdout, PORTS.stderr, PORTS.status].map((name) => ({ name, socketPath: this.socketPath(name) }));
+    return this.names.map((name) => ({ name, socketPath: this.socketPath(name), ...(name === PORTS.tty ? { console: true } : {}) }));
+  }
+
+  /** Asks the guest to send signal number `signo` to the program (dropped before it runs). */
+  signal(signo: number): void {
+    this.send(`signal ${Math.floor(signo)}`);
+  }
+
+  /** Sets the guest terminal's size (the program gets SIGWINCH); no effect without a terminal. */
+  resize(size: WindowSize): void {
+    this.send(`winsize ${cells(size.rows)} ${cells(size.cols)}`);
   }
 
   /** Calls `fn` on every status change. */
@@ -57,6 +84,7 @@ export class HostChannels {
 
   /** Stops listening and drops connections. */
   async close(): Promise<void> {
+    this.io.stdin?.unpipe();
     for (const s of this.sockets) s.destroy();
     await Promise.all(this.servers.map((srv) => new Promise((r) => srv.close(r))));
   }
@@ -73,6 +101,7 @@ export class HostChannels {
       onSocket(socket);
     });
     this.servers.push(server);
+    this.names.push(name);
     server.listen(this.socketPath(name));
     await once(server, 'listening');
   }
@@ -84,6 +113,31 @@ export class HostChannels {
         dest.once('drain', () => socket.resume());
       }
     });
+  }
+
+  private send(line: string): void {
+    if (this.control) this.control.write(line + '\n');
+    else this.pending.push(line);
+  }
+
+  private openControl(socket: Socket): void {
+    this.control = socket;
+    for (const line of this.pending) socket.write(line + '\n');
+    this.pending = [];
+  }
+
+  /** The terminal console: output to stdout (stderr shares it, as on any terminal), input from stdin. */
+  private openTerminal(socket: Socket): void {
+    this.pipeTo(socket, this.io.stdout);
+    if (this.io.stdin) this.feed(socket, false);
+  }
+
+  /**
+   * Streams the caller's stdin into the guest. With `end`, the end of stdin closes the port, which
+   * the guest program reads as end of file; a terminal stays open (its EOF is the ^D byte).
+   */
+  private feed(socket: Socket, end: boolean): void {
+    this.io.stdin?.pipe(socket, { end });
   }
 
   private readStatus(socket: Socket): void {

@@ -4,12 +4,27 @@
  * Channels, each a virtio-serial port named so the guest finds it whatever the device order:
  * `bbox.stdout` and `bbox.stderr` carry the program's output, `bbox.status` carries `started`,
  * `exit N` or `fail REASON` lines; kernel and init messages stay on the serial console (ttyS0).
+ * `bbox.stdin` (with input) carries the program's stdin; its close is the program's EOF.
+ * `bbox.control` carries `signal N` and `winsize ROWS COLS` lines from the host; when the host
+ * closes it (the host process is gone), the guest powers off. `bbox.tty` (with a terminal) is a
+ * virtio console: the guest's /dev/hvc0, a real terminal with a line discipline, so job control,
+ * Ctrl-C and window sizes work as on any terminal.
  */
 import type { ResolvedLaunch } from './launch.js';
 import type { VmSpec } from './spec.js';
 
 /** Names of the virtio-serial ports, shared by host and guest. */
-export const PORTS = { stdout: 'bbox.stdout', stderr: 'bbox.stderr', status: 'bbox.status' } as const;
+export const PORTS = {
+  stdout: 'bbox.stdout',
+  stderr: 'bbox.stderr',
+  status: 'bbox.status',
+  stdin: 'bbox.stdin',
+  control: 'bbox.control',
+  tty: 'bbox.tty',
+} as const;
+
+/** The guest device of the terminal port (the first virtio console). */
+export const GUEST_TTY = '/dev/hvc0';
 
 /** Kernel command line word that makes /init power off at once (accelerator probe, boot benchmark). */
 export const PROBE_ARG = 'bbox.probe';
@@ -55,8 +70,11 @@ export const GUEST_FSTABS = {
   'etc/fstab.dev': ['devpts /newroot/dev/pts devpts newinstance,ptmxmode=0666 0 0', 'shm /newroot/dev/shm tmpfs mode=1777 0 0'],
 } as const;
 
+/** Where the running program's pid is kept in the initramfs (for forwarded signals). */
+const PID_FILE = '/bbox/pid';
+
 /** The initramfs /init. Bump INIT_VERSION when it changes so cached initramfs images are rebuilt. */
-export const INIT_VERSION = 5;
+export const INIT_VERSION = 6;
 export const INIT_SCRIPT = `#!/bin/sh
 # bbox guest init v${INIT_VERSION}: mount the root disk, run the command, report its exit status, power off.
 PATH=/bin
@@ -97,6 +115,10 @@ load() {
 }
 
 BBOX_NET=0
+BBOX_STDIN=0
+BBOX_TTY=0
+BBOX_ROWS=24
+BBOX_COLS=80
 BBOX_VOLUMES=
 BBOX_HOSTNAME=bbox
 bbox_volumes() { :; }
@@ -116,6 +138,15 @@ until port ${PORTS.status} && status_port=$PORT && wait_for "$status_port"; do
   usleep 10000
 done
 port ${PORTS.stdout} && out=$PORT && port ${PORTS.stderr} && err=$PORT && wait_for "$out" && wait_for "$err" || fail "no output channels"
+port ${PORTS.control} && ctl=$PORT && wait_for "$ctl" || fail "no control channel"
+in=/dev/null
+if [ "$BBOX_STDIN" = 1 ]; then port ${PORTS.stdin} && in=$PORT && wait_for "$in" || fail "no input channel"; fi
+if [ "$BBOX_TTY" = 1 ]; then
+  port ${PORTS.tty} && wait_for ${GUEST_TTY} || fail "no terminal channel"
+  # Held open for the whole run: a terminal that nobody has open forgets its size.
+  exec 9<>${GUEST_TTY} || fail "cannot open the terminal"
+  stty -F ${GUEST_TTY} rows "$BBOX_ROWS" cols "$BBOX_COLS" || fail "cannot set the terminal size"
+fi
 wait_for /dev/vda || fail "no root disk (/dev/vda)"
 mount -t ext4 /dev/vda /newroot || fail "cannot mount the root disk /dev/vda"
 for d in proc sys dev; do [ -d /newroot/$d ] || mkdir -p /newroot/$d; done
@@ -132,8 +163,30 @@ if [ "$BBOX_NET" = 1 ]; then
   if [ -d /newroot/etc ] && [ ! -L /newroot/etc ]; then rm -f /newroot/etc/resolv.conf; echo "nameserver 10.0.2.3" >/newroot/etc/resolv.conf; fi
 fi
 
+# Host requests, read by a background loop: signals for the program (its pid is in /bbox/pid once
+# it runs) and window sizes for the terminal (the kernel sends the program SIGWINCH). The host
+# closes the channel only when it has gone away: then nobody can read the output, so power off.
+control() {
+  while read -r op a b; do
+    case $op in
+    signal) p=; { read -r p <${PID_FILE}; } 2>/dev/null; [ -n "$p" ] && kill "-$a" "$p" 2>/dev/null ;;
+    winsize) [ "$BBOX_TTY" = 1 ] && stty -F ${GUEST_TTY} rows "$a" cols "$b" ;;
+    esac
+  done <"$ctl"
+  echo "bbox-init: the host closed the control channel" >/dev/console
+  poweroff -f
+}
+control &
+
 echo started >"$status_port"
-"$@" </dev/null >"$out" 2>"$err"
+# The program runs in a foreground subshell, not with &: a background job of a shell without job
+# control starts with SIGINT and SIGQUIT ignored. The subshell records its pid, then execs.
+if [ "$BBOX_TTY" = 1 ]; then
+  # A session of its own with the terminal as controlling tty; stdout and stderr both go there.
+  ( read -r p _ </proc/self/stat; echo "$p" >${PID_FILE}; exec setsid -c "$@" ) <${GUEST_TTY} >${GUEST_TTY} 2>&1 9>&-
+else
+  ( read -r p _ </proc/self/stat; echo "$p" >${PID_FILE}; exec "$@" ) <"$in" >"$out" 2>"$err"
+fi
 echo "exit $?" >"$status_port"
 poweroff -f
 `;
@@ -146,6 +199,16 @@ export interface GuestOptions {
   shares?: { tag: string; guest: string; readOnly?: boolean }[];
   /** The command as found on the host: run with one `nsenter` instead of the exec script. */
   launch?: ResolvedLaunch;
+  /** The program's stdin comes from the host (the `bbox.stdin` port). */
+  stdin?: boolean;
+  /** The program runs on a terminal (the `bbox.tty` console) of this size. */
+  tty?: WindowSize;
+}
+
+/** A terminal's size in character cells. */
+export interface WindowSize {
+  cols: number;
+  rows: number;
 }
 
 /**
@@ -168,10 +231,18 @@ export function specScript(spec: VmSpec, opts: GuestOptions = {}): string {
     `BBOX_NET=${opts.network ? 1 : 0}`,
     `BBOX_HOSTNAME=${shellQuote(opts.hostname ?? 'bbox')}`,
     `BBOX_VOLUMES=${opts.shares?.length ? 1 : ''}`,
+    `BBOX_STDIN=${opts.stdin ? 1 : 0}`,
+    `BBOX_TTY=${opts.tty ? 1 : 0}`,
+    ...(opts.tty ? [`BBOX_ROWS=${cells(opts.tty.rows)}`, `BBOX_COLS=${cells(opts.tty.cols)}`] : []),
     `bbox_volumes() { :;${(opts.shares ?? []).map((s) => ` volume ${shellQuote(s.tag)} ${shellQuote(s.guest)} ${s.readOnly ? 'ro' : 'rw'};`).join('')} }`,
     `set -- ${commandWords(spec, opts.launch).map(shellQuote).join(' ')}`,
   ];
   return lines.join('\n') + '\n';
+}
+
+/** A window dimension as the guest's stty takes it: a whole number in 1..65535. */
+export function cells(n: number): number {
+  return Number.isFinite(n) ? Math.min(65535, Math.max(1, Math.floor(n))) : 1;
 }
 
 /** Single-quotes a word for sh. */

@@ -7,6 +7,7 @@
  * ```
  * See docs/vm.md for kernels, accelerators, channels and limits.
  */
+export { VmControl } from './vm-control.js';
 export { runVm, prepareBoot, type RunVmOptions, type RunVmResult, type PreparedBoot } from './run.js';
 export { buildVmSpec, DEFAULT_PATH, DEFAULT_MEMORY_MIB, type VmSpec, type VmSpecOverrides } from './spec.js';
 export { resolveUser, type ResolvedUser } from './users.js';

@@ -1,6 +1,7 @@
 /** The QEMU `-M microvm` backend: virtio-mmio devices only, no firmware, no PCI. */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dyingWithThisProcess } from './death-signal.js';
 import type { Backend, Machine, MachineConfig, MachineExit } from './backend.js';
 import { toolError } from './host-tool.js';
 
@@ -20,7 +21,9 @@ export class QemuBackend implements Backend {
 
   start(config: MachineConfig): Promise<Machine> {
     const env = config.tmpDir ? { ...process.env, TMPDIR: config.tmpDir } : process.env;
-    const child = spawn(this.binary, qemuArgs(config), { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // The monitor dies with this process, however it ends (kill -9, the OOM killer, a crash).
+    const command = dyingWithThisProcess(this.binary, qemuArgs(config));
+    const child = spawn(command.file, command.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       if (stderr.length < 64 << 10) stderr += d.toString();
@@ -75,7 +78,7 @@ export function qemuArgs(c: MachineConfig): string[] {
     args.push('-device', 'virtio-serial-device');
     c.channels.forEach((ch, i) => {
       args.push('-chardev', `socket,id=ch${i},path=${escapeOpt(ch.socketPath)}`);
-      args.push('-device', `virtserialport,chardev=ch${i},name=${ch.name}`);
+      args.push('-device', `${ch.console ? 'virtconsole' : 'virtserialport'},chardev=ch${i},name=${ch.name}`);
     });
   }
   if (shares.length) args.push('-object', `memory-backend-memfd,id=mem,size=${c.memoryMiB}M,share=on`);

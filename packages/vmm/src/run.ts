@@ -7,11 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ImageConfig } from 'oci-client-lite';
 import { chooseAccelerator, type AccelRequest } from './accel.js';
 import type { Accelerator, Backend, Machine, MachineExit } from './backend.js';
 import { HostChannels } from './channels.js';
+import type { WindowSize } from './guest-init.js';
 import { ensureRootDisk } from './disk.js';
 import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from './errors.js';
 import { ensureInitramfs, specArchive } from './initramfs.js';
@@ -20,6 +21,7 @@ import { defaultVmCacheDir } from './paths.js';
 import { lookupCommand } from './launch.js';
 import { kernelCmdline, QemuBackend } from './qemu.js';
 import { buildVmSpec, type VmSpec, type VmSpecOverrides } from './spec.js';
+import { VmControl } from './vm-control.js';
 import { checkVolumes, startShares, type Share, type Volume } from './volumes.js';
 
 /** Options of {@link runVm}. */
@@ -41,8 +43,17 @@ export interface RunVmOptions extends VmSpecOverrides {
   cacheDir?: string;
   /** Program stdout (default the process's). Not ended. */
   stdout?: Writable;
-  /** Program stderr (default the process's). Not ended. */
+  /** Program stderr (default the process's). Not ended. With `tty`, unused: the terminal carries both. */
   stderr?: Writable;
+  /**
+   * The program's stdin (default none: /dev/null in the guest). Its end is the program's end of
+   * file; with `tty` it is the terminal's input (raw bytes: ^C, ^D and ^Z act in the guest).
+   */
+  stdin?: Readable;
+  /** Run the program on a terminal of this size (`term`: TERM when the spec sets none, default xterm). */
+  tty?: WindowSize & { term?: string };
+  /** Forward signals and window sizes to the program while it runs. */
+  control?: VmControl;
   /** Stops the VM (e.g. on Ctrl-C); the run then rejects with VmAbortedError. */
   signal?: AbortSignal;
   /** User-mode networking. */
@@ -96,6 +107,7 @@ export async function prepareBoot(opts: Pick<RunVmOptions, 'kernel' | 'accel' | 
 export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   opts.signal?.throwIfAborted();
   const spec = await buildVmSpec(opts.config, opts, opts.rootfsPath);
+  if (opts.tty && !spec.env.some((kv) => kv.startsWith('TERM='))) spec.env.push(`TERM=${opts.tty.term ?? 'xterm'}`);
   const volumes = opts.volumes ?? [];
   await checkVolumes(volumes);
   const boot = await prepareBoot(opts);
@@ -119,8 +131,17 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
     const hostname = opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}`;
     const launch = command?.kind === 'found' ? command.launch : undefined;
-    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, shares: guestShares, launch }));
-    channels = await HostChannels.open(sockDir, opts.stdout ?? process.stdout, opts.stderr ?? process.stderr);
+    const tty = opts.tty ? (opts.control?.lastSize() ?? opts.tty) : undefined;
+    // With a terminal, input travels through it: no separate stdin port.
+    const stdin = opts.stdin !== undefined && tty === undefined;
+    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, shares: guestShares, launch, stdin, tty }));
+    channels = await HostChannels.open(sockDir, {
+      stdout: opts.stdout ?? process.stdout,
+      stderr: opts.stderr ?? process.stderr,
+      stdin: opts.stdin,
+      tty: tty !== undefined,
+    });
+    opts.control?.attach(channels);
     const started = Date.now();
     const machine = await boot.backend.start({
       kernel: boot.kernel.kernel,
@@ -140,6 +161,7 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     const exitCode = await supervise(machine, channels, spec, opts);
     return { exitCode, accel: boot.accel, spec, diskBuilt: disk.built, machineMs: Date.now() - started };
   } finally {
+    opts.control?.detach();
     await channels?.close();
     await Promise.all(shares.map((s) => s.stop()));
     await rm(vmDir, { recursive: true, force: true });
