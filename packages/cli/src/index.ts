@@ -10,4 +10,5 @@ export type { RegistryConfig, MirrorConfig, RegistriesConfig } from 'oci-client-
 export { ExitCode, exitCodeFor, type ExitCodeValue } from './output/exit-codes.js';
 export { CliError, ConfigError, UsageError } from './output/errors.js';
 export { displayPath } from './output/display-path.js';
-export { parseRunRequest, type RunRequest, type RunFlags, type VolumeMount } from './run-request.js';
+export { parseRunRequest, type RunRequest, type RunRequestFlags, type VolumeMount } from './run/request.js';
+export type { RunFlags } from './run/command.js';

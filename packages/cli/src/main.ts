@@ -10,11 +10,6 @@ async function main(argv: string[]): Promise<number> {
     const pull = parsePullArgv(argv);
     if (pull) return runPull(pull, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
   }
-  if (argv[0] === 'run') {
-    const [{ parseRunArgv }, { runRun }] = await Promise.all([import('./run-argv.js'), import('./run-action.js')]);
-    const run = parseRunArgv(argv);
-    if (run) return runRun(run, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
-  }
   const { cliVersion } = await import('./command-line/version.js');
   if (argv.length === 1 && argv[0] === '--version') {
     process.stdout.write(cliVersion() + '\n');

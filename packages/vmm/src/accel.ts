@@ -11,8 +11,9 @@ import { AcceleratorError } from './errors.js';
 import { PROBE_ARG, PROBE_MARK } from './guest-init.js';
 import { kernelCmdline } from './qemu.js';
 
-/** What the caller may ask for. */
-export type AccelRequest = 'auto' | Accelerator;
+import { ACCELERATORS, type AccelRequest } from './accelerators.js';
+
+export { ACCELERATORS, type AccelRequest };
 
 export interface AccelOptions {
   backend: Backend;
@@ -27,8 +28,8 @@ export interface AccelOptions {
 /** Resolves `auto` to `kvm` or `tcg`; `kvm` fails clearly when /dev/kvm cannot be opened. */
 export async function chooseAccelerator(request: AccelRequest | undefined, opts: AccelOptions): Promise<Accelerator> {
   const req = request ?? 'auto';
-  if (req !== 'auto' && req !== 'kvm' && req !== 'tcg') {
-    throw new AcceleratorError(`accelerator "${String(req)}" is not known: use auto, kvm or tcg`);
+  if (!(ACCELERATORS as readonly string[]).includes(req)) {
+    throw new AcceleratorError(`accelerator "${String(req)}" is not known: use one of ${ACCELERATORS.join(', ')}`);
   }
   if (req === 'tcg') return 'tcg';
   const kvmOpens = await access('/dev/kvm', constants.R_OK | constants.W_OK).then(() => true, () => false);

@@ -19,7 +19,9 @@ export type VmErrorCode =
   | 'VM_BOOT_FAILED'
   | 'VM_CRASHED'
   | 'VM_TIMEOUT'
-  | 'VM_ABORTED';
+  | 'VM_ABORTED'
+  | 'VM_PLATFORM_NOT_RUNNABLE'
+  | 'VM_BAD_RUN_OPTIONS';
 
 /** Base class of every error this package raises: `(code, message)`. */
 export class VmError extends Error {
@@ -134,5 +136,19 @@ export class VmTimeoutError extends VmError {
 export class VmAbortedError extends VmError {
   constructor(options?: { cause?: unknown }) {
     super('VM_ABORTED', 'the VM was stopped because the run was aborted', options);
+  }
+}
+
+/** The image's platform is one this host cannot run (guests are x86_64 Linux on an x86_64 host). */
+export class PlatformNotRunnableError extends VmError {
+  constructor(platform: string, host: string) {
+    super('VM_PLATFORM_NOT_RUNNABLE', `platform ${platform} cannot run on this host: it runs ${host} guests only, and other architectures are not emulated`);
+  }
+}
+
+/** Options that contradict each other for a run of an image (e.g. no image cache with the pull policy `never`). */
+export class RunImageOptionsError extends VmError {
+  constructor(message: string) {
+    super('VM_BAD_RUN_OPTIONS', message);
   }
 }

@@ -2,12 +2,15 @@
  * `@broodbox/vmm`: boot an OCI image's rootfs in a QEMU microVM and run its command.
  *
  * ```ts
- * import { runVm } from '@broodbox/vmm';
- * const { exitCode } = await runVm({ rootfsPath, digest, config, diskPath, workDir, cmd: ['echo', 'hi'] });
+ * import { runImage } from '@broodbox/vmm';
+ * const { exitCode } = await runImage('alpine:3.20', { cmd: ['echo', 'hi'] });
  * ```
  * See docs/vm.md for kernels, accelerators, channels and limits.
  */
+export { runImage, checkRunnablePlatform, ROOT_DISK_ARTIFACT, type RunImageOptions, type RunImageResult } from './image-run.js';
+export { startImage, type StartImageOptions, type ImageRun } from './image-streams.js';
 export { VmControl } from './vm-control.js';
+export type { WindowSize } from './guest-init.js';
 export { runVm, prepareBoot, type RunVmOptions, type RunVmResult, type PreparedBoot } from './run.js';
 export { buildVmSpec, DEFAULT_PATH, DEFAULT_MEMORY_MIB, type VmSpec, type VmSpecOverrides } from './spec.js';
 export { resolveUser, type ResolvedUser } from './users.js';
@@ -17,7 +20,7 @@ export { ensureInitramfs, specArchive, BASE_MODULES, NET_MODULES, FS_MODULES, ty
 export { resolveModules, type KernelModule } from './modules.js';
 export { buildCpio, type CpioEntry } from './cpio.js';
 export { PORTS, PROBE_ARG, PROBE_MARK } from './guest-init.js';
-export { chooseAccelerator, probeBoot, type AccelRequest, type AccelOptions } from './accel.js';
+export { chooseAccelerator, probeBoot, ACCELERATORS, type AccelRequest, type AccelOptions } from './accel.js';
 export { QemuBackend, qemuArgs, kernelCmdline, type QemuBackendOptions } from './qemu.js';
 export type { Backend, Machine, MachineConfig, MachineExit, ChannelSpec, Accelerator } from './backend.js';
 export { parseVolume, checkVolumes, startShares, type Volume, type Share } from './volumes.js';

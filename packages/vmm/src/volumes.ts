@@ -28,14 +28,18 @@ export interface Share {
 
 const VIRTIOFSD_PATHS = ['/usr/lib/qemu/virtiofsd', '/usr/libexec/virtiofsd', '/usr/lib/virtiofsd'];
 
-/** Parses `HOST:GUEST[:ro|:rw]` (HOST made absolute against the current directory). */
-export function parseVolume(text: string): Volume {
+/**
+ * Parses `HOST:GUEST[:ro|:rw]`: HOST made absolute against `cwd` (default the current directory),
+ * GUEST an absolute path.
+ */
+export function parseVolume(text: string, cwd: string = process.cwd()): Volume {
   const parts = text.split(':');
   const mode = parts.length === 3 ? parts[2] : undefined;
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
-    throw new VmSpecError(`volume "${text}" is not valid: use HOST:GUEST or HOST:GUEST:ro`);
+    throw new VmSpecError(`volume ${JSON.stringify(text)} is not HOST:GUEST[:ro]`);
   }
-  return { host: resolve(parts[0]), guest: parts[1], readOnly: mode === 'ro' };
+  if (!parts[1].startsWith('/')) throw new VmSpecError(`volume ${JSON.stringify(text)}: the guest path ${parts[1]} must be absolute`);
+  return { host: resolve(cwd, parts[0]), guest: parts[1], readOnly: mode === 'ro' };
 }
 
 /** Checks the volumes before anything starts. */

@@ -15,7 +15,7 @@ type Loader = () => Promise<CommandClass>;
 // Each command is loaded only when it is the one asked for: start-up time is part of every pull.
 const LOADERS: Record<string, Loader> = {
   pull: async () => (await import('../pull/pull-command.js')).PullCommand,
-  run: async () => (await import('../commands/run.js')).RunCommand,
+  run: async () => (await import('../run/command.js')).RunCommand,
   'cache list': async () => (await import('../cache/cache-list-command.js')).CacheListCommand,
   'cache gc': async () => (await import('../cache/cache-gc-command.js')).CacheGcCommand,
   'cache purge': async () => (await import('../cache/cache-purge-command.js')).CachePurgeCommand,

@@ -1,3 +1,4 @@
+import { ACCELERATORS, type AccelRequest } from '@broodbox/vmm/accelerators';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../output/errors.js';
@@ -14,7 +15,7 @@ export interface VmConfig {
   cpus?: number;
   /** MiB. */
   memory?: number;
-  accel?: 'auto' | 'kvm' | 'tcg';
+  accel?: AccelRequest;
 }
 
 /** `registryCache:` — `false`/`true`, or a mapping (see docs/mirrors.md). */
@@ -29,7 +30,7 @@ export interface RegistryCacheConfig {
 
 /** A validated config file, paths made absolute, durations in ms, sizes in bytes. */
 export interface ConfigFile {
-  image?: { pull?: string; platform?: string };
+  image?: { pull?: string; platform?: string; noImageCache?: boolean };
   /** The registry client's own settings type: what is validated here is handed to it as is. */
   registries?: RegistriesConfig;
   registryCache?: RegistryCacheConfig;
@@ -161,20 +162,21 @@ class Validator {
 
 const TOP = ['image', 'registries', 'registryCache', 'cache', 'vm', 'proxy'] as const;
 const REGISTRY_CACHE = ['enabled', 'upstreams', 'useWhenLoggedIn'] as const;
-const IMAGE = ['pull', 'platform'] as const;
+const IMAGE = ['pull', 'platform', 'noImageCache'] as const;
 const REGISTRY = ['mirrors', 'insecure', 'fallback', 'tls'] as const;
 const TLS = ['ca', 'cert', 'key', 'verify'] as const;
 const PROXY = ['https', 'http', 'noProxy'] as const;
 const MIRROR = ['url', 'insecure', 'resolve'] as const;
 const CACHE = ['dir', 'maxAge', 'maxBytes'] as const;
 const VM = ['kernel', 'modules', 'kernelImage', 'cpus', 'memory', 'accel'] as const;
-const ACCELS = ['auto', 'kvm', 'tcg'] as const;
+const ACCELS = ACCELERATORS;
 
 function validateImage(v: Validator, raw: unknown): ConfigFile['image'] {
   const o = v.mapping('image', raw, IMAGE);
   const out: NonNullable<ConfigFile['image']> = {};
   if (o.pull !== undefined) out.pull = v.pullPolicy('image.pull', o.pull);
   if (o.platform !== undefined) out.platform = v.platform('image.platform', o.platform);
+  if (o.noImageCache !== undefined) out.noImageCache = v.bool('image.noImageCache', o.noImageCache);
   return out;
 }
 

@@ -33,6 +33,8 @@ export interface Settings {
   noRegistryCache: Sourced<boolean>;
   /** The default pull-through caches (off with noRegistryCache too). */
   registryCache: RegistryCacheSettings;
+  /** `image.noImageCache` from the config (`bbox run`'s `--no-image-cache` wins when given). */
+  noImageCache: boolean;
   cacheMaxAge: number | undefined;
   cacheMaxBytes: number | undefined;
   vm: VmConfig;
@@ -118,6 +120,7 @@ export async function resolveSettings(flags: SettingFlags, ctx: { cwd: string; e
     registries: merged.registries ?? {},
     noRegistryCache,
     registryCache: resolveRegistryCache(noRegistryCache, ctx.env, merged.registryCache, layers),
+    noImageCache: merged.image?.noImageCache ?? false,
     cacheMaxAge: merged.cache?.maxAge,
     cacheMaxBytes: merged.cache?.maxBytes,
     vm: merged.vm ?? {},

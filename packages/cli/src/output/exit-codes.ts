@@ -141,6 +141,8 @@ const EXIT_CODES: Record<ErrorCode | NodeErrorCode, ExitCodeValue> = {
   VM_BAD_SPEC: usage,
   VM_NO_COMMAND: usage,
   VM_USER_NOT_FOUND: usage,
+  VM_PLATFORM_NOT_RUNNABLE: usage,
+  VM_BAD_RUN_OPTIONS: usage,
   VM_TIMEOUT: timeout,
   VM_ABORTED: interrupted,
   VM_KERNEL_NOT_FOUND: failure,

@@ -1,14 +1,12 @@
-import { resolve } from 'node:path';
-import { UsageError } from './output/errors.js';
-import { positiveDuration as parseDuration } from './config/duration-value.js';
-import type { VmConfig } from './config/config-schema.js';
+import { ACCELERATORS, type AccelRequest } from '@broodbox/vmm/accelerators';
+import type { Volume } from '@broodbox/vmm';
+import { UsageError } from '../output/errors.js';
+import { positiveDuration as parseDuration } from '../config/duration-value.js';
+import type { VmConfig } from '../config/config-schema.js';
+import type { RunFlags } from './command.js';
 
 /** A host directory shared with the guest. */
-export interface VolumeMount {
-  host: string;
-  guest: string;
-  readOnly: boolean;
-}
+export type VolumeMount = Required<Volume>;
 
 /** Everything `bbox run` was asked to do, validated. */
 export interface RunRequest {
@@ -23,28 +21,20 @@ export interface RunRequest {
   user: string | undefined;
   /** Milliseconds. */
   timeout: number | undefined;
-  accel: 'auto' | 'kvm' | 'tcg';
+  accel: AccelRequest;
   volumes: VolumeMount[];
   net: boolean;
+  /** The host's stdin reaches the command. */
+  interactive: boolean;
+  /** The command runs on a terminal in the guest. */
+  tty: boolean;
   kernel: string | undefined;
   modules: string | undefined;
   kernelImage: string | undefined;
 }
 
-/** The raw option values of `bbox run`. */
-export interface RunFlags {
-  ref: string;
-  command: string[];
-  cpus?: string | undefined;
-  memory?: string | undefined;
-  env?: string[] | undefined;
-  workdir?: string | undefined;
-  user?: string | undefined;
-  timeout?: string | undefined;
-  accel?: string | undefined;
-  volumes?: string[] | undefined;
-  net?: boolean | undefined;
-}
+/** The option values the request is made of (all of `bbox run`'s but those of the settings). */
+export type RunRequestFlags = Pick<RunFlags, 'ref' | 'command' | 'cpus' | 'memory' | 'env' | 'workdir' | 'user' | 'timeout' | 'accel' | 'volumes' | 'net' | 'interactive' | 'tty'>;
 
 function positiveInt(flag: string, value: string, what: string): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) <= 0) throw new UsageError(`${flag}: ${JSON.stringify(value)} is not ${what}; use a whole number greater than 0`);
@@ -63,14 +53,14 @@ function parseEnv(items: string[], hostEnv: NodeJS.ProcessEnv): Array<[string, s
   });
 }
 
-function parseVolume(spec: string, cwd: string): VolumeMount {
-  const parts = spec.split(':');
-  const mode = parts.length === 3 ? parts[2] : undefined;
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
-    throw new UsageError(`-v: ${JSON.stringify(spec)} is not HOST:GUEST[:ro]`, 'for example -v ./src:/work:ro');
+/** `-v HOST:GUEST[:ro]` through the VM layer's parser (the one home of that syntax). */
+function parseVolume(parse: (text: string, cwd: string) => Volume, spec: string, cwd: string): VolumeMount {
+  try {
+    const v = parse(spec, cwd);
+    return { host: v.host, guest: v.guest, readOnly: v.readOnly ?? false };
+  } catch (err) {
+    throw new UsageError(`-v: ${(err as Error).message}`, 'for example -v ./src:/work:ro');
   }
-  if (!parts[1].startsWith('/')) throw new UsageError(`-v: ${JSON.stringify(spec)}: the guest path ${parts[1]} must be absolute`);
-  return { host: resolve(cwd, parts[0]), guest: parts[1], readOnly: mode === 'ro' };
 }
 
 function parseTimeout(value: string): number {
@@ -81,16 +71,21 @@ function parseTimeout(value: string): number {
   return ms;
 }
 
-const ACCELS = ['auto', 'kvm', 'tcg'] as const;
-
 function parseAccel(value: string | undefined, fromConfig: VmConfig['accel']): RunRequest['accel'] {
   if (value === undefined) return fromConfig ?? 'auto';
-  if ((ACCELS as readonly string[]).includes(value)) return value as RunRequest['accel'];
-  throw new UsageError(`--accel: ${JSON.stringify(value)} is not an accelerator; use one of ${ACCELS.join(', ')}`);
+  if ((ACCELERATORS as readonly string[]).includes(value)) return value as RunRequest['accel'];
+  throw new UsageError(`--accel: ${JSON.stringify(value)} is not an accelerator; use one of ${ACCELERATORS.join(', ')}`);
 }
 
-/** Validates `bbox run`'s options; the config's `vm` section fills what the flags leave out. */
-export function parseRunRequest(flags: RunFlags, vm: VmConfig, ctx: { cwd: string; env: NodeJS.ProcessEnv }): RunRequest {
+/**
+ * Validates `bbox run`'s options; the config's `vm` section fills what the flags leave out.
+ * `parseVolume` is the VM layer's (passed in so that this module loads without it).
+ */
+export function parseRunRequest(
+  flags: RunRequestFlags,
+  vm: VmConfig,
+  ctx: { cwd: string; env: NodeJS.ProcessEnv; parseVolume: (text: string, cwd: string) => Volume },
+): RunRequest {
   return {
     ref: flags.ref,
     command: flags.command,
@@ -101,8 +96,10 @@ export function parseRunRequest(flags: RunFlags, vm: VmConfig, ctx: { cwd: strin
     user: flags.user,
     timeout: flags.timeout !== undefined ? parseTimeout(flags.timeout) : undefined,
     accel: parseAccel(flags.accel, vm.accel),
-    volumes: (flags.volumes ?? []).map((v) => parseVolume(v, ctx.cwd)),
+    volumes: (flags.volumes ?? []).map((v) => parseVolume(ctx.parseVolume, v, ctx.cwd)),
     net: flags.net ?? false,
+    interactive: flags.interactive ?? false,
+    tty: flags.tty ?? false,
     kernel: vm.kernel,
     modules: vm.modules,
     kernelImage: vm.kernelImage,
