@@ -3,8 +3,8 @@
  * to the guest as bytes), the window size followed through SIGWINCH, and the settings restored on
  * every way out: the end of the run, an error, a signal, and `process.exit` (the exit handler).
  */
-import type { WriteStream } from 'node:tty';
-import type { ReadStream } from 'node:tty';
+import { spawnSync } from 'node:child_process';
+import type { ReadStream, WriteStream } from 'node:tty';
 
 /** What a run needs from the host terminal. */
 export interface HostTerminal {
@@ -27,7 +27,13 @@ function sizeOf(out: NodeJS.WriteStream): { cols: number; rows: number } {
 export function openHostTerminal(opts: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream; raw: boolean; onResize: (cols: number, rows: number) => void }): HostTerminal {
   const input = opts.stdin as Partial<ReadStream>;
   const raw = opts.raw && input.isTTY === true && typeof input.setRawMode === 'function';
-  if (raw) input.setRawMode!(true);
+  if (raw) {
+    input.setRawMode!(true);
+    // Node's raw mode keeps output post-processing (\n -> \r\n); the guest terminal already does
+    // that, and full-screen programs move the cursor with a bare \n. setRawMode(false), and Node
+    // itself at exit, put back the settings from before, this one included.
+    spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+  }
   const onWinch = () => {
     const { cols, rows } = sizeOf(opts.stdout);
     opts.onResize(cols, rows);
