@@ -28,6 +28,7 @@ import { mirrorPull } from './scenarios/mirror.mjs';
 import { registryCachePull } from './scenarios/registry-cache.mjs';
 import { proxyPull } from './scenarios/proxy.mjs';
 import { vmRun } from './scenarios/vm-run.mjs';
+import { ttyEcho } from './scenarios/tty-echo.mjs';
 
 const SCENARIOS = [
   { id: 'cold', run: coldPull, rows: [['cold-pull', 'cold pull of the reference image', '≤ 1.0x GNU tar; ≤ 0.9x skopeo+umoci; peak RSS ≤ 200 MiB']] },
@@ -38,6 +39,7 @@ const SCENARIOS = [
   { id: 'list', run: cacheList, rows: [['cache-list', '`bbox cache list` with 20 entries', '≤ 200 ms']] },
   { id: 'concurrent', run: concurrentPulls, rows: [['concurrent-pulls', 'two concurrent cold pulls', 'bytes once; ≤ 1.1x']] },
   { id: 'run', run: vmRun, rows: [['vm-run', '`bbox run … -- true`', '≤ 1.3x bare QEMU']] },
+  { id: 'tty', run: ttyEcho, rows: [['tty-echo', 'keystroke echo round trip under `bbox run -it`, TCG', '≤ 20 ms median']] },
   {
     id: 'micro',
     run: microbench,
