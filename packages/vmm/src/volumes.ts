@@ -36,9 +36,9 @@ export function parseVolume(text: string, cwd: string = process.cwd()): Volume {
   const parts = text.split(':');
   const mode = parts.length === 3 ? parts[2] : undefined;
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
-    throw new VmSpecError(`volume ${JSON.stringify(text)} is not HOST:GUEST[:ro]`);
+    throw new VmSpecError(`${JSON.stringify(text)} is not HOST:GUEST[:ro]`);
   }
-  if (!parts[1].startsWith('/')) throw new VmSpecError(`volume ${JSON.stringify(text)}: the guest path ${parts[1]} must be absolute`);
+  if (!parts[1].startsWith('/')) throw new VmSpecError(`${JSON.stringify(text)}: the guest path ${parts[1]} must be absolute`);
   return { host: resolve(cwd, parts[0]), guest: parts[1], readOnly: mode === 'ro' };
 }
 

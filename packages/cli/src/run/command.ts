@@ -12,7 +12,7 @@ export class RunCommand extends BboxCommand {
     details: `
       Pulls REF under the pull policy (\`background\` starts from the cache and refreshes while the VM runs), boots it in a QEMU microVM on a copy-on-write disk (the cached image is never changed), and runs the image's entrypoint and command, or CMD ARG… given after \`--\`.
 
-      The command's exit code becomes bbox's exit code. Without \`-t\`, SIGINT and SIGTERM sent to bbox are passed on to the command (a command they kill exits 128+N); a second one stops the VM. \`--timeout\` stops the VM and exits 124.
+      The command's exit code becomes bbox's exit code. SIGINT and SIGTERM sent to bbox are passed on to the command (a command they kill exits 128+N); a second one stops the VM. Under \`-it\`, Ctrl-C is a keystroke for the guest instead. \`--timeout\` stops the VM and exits 124.
 
       \`-i\` connects this stdin to the command (its end is the command's end of file); without it the command's stdin is empty. \`-t\` gives the command a terminal in the guest: this terminal is put in raw mode (Ctrl-C, Ctrl-Z and Ctrl-D act in the guest), the window size follows this one, stdout and stderr arrive together, and the terminal is restored when bbox exits. \`-it\` needs stdin to be a terminal: otherwise bbox refuses, as docker does ("the input device is not a TTY").
 

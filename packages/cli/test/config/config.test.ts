@@ -12,7 +12,7 @@ t.test('bad config values and unknown keys name the file, key, value and what is
   const cases: Array<[string, string]> = [
     ['image:\n  pull: alwayz\n', `bbox: ${G}: image.pull: "alwayz" is not a pull policy (did you mean "always"?); use one of if-not-present, always, never, background, max-age=<duration>\n`],
     ['image:\n  pull: sometimes\n', `bbox: ${G}: image.pull: "sometimes" is not a pull policy; use one of if-not-present, always, never, background, max-age=<duration>\n`],
-    ['image:\n  pul: always\n', `bbox: ${G}: image.pul: unknown key; did you mean image.pull? allowed under image: pull, platform\n`],
+    ['image:\n  pul: always\n', `bbox: ${G}: image.pul: unknown key; did you mean image.pull? allowed under image: pull, platform, noImageCache\n`],
     ['imag:\n  pull: always\n', `bbox: ${G}: imag: unknown key; did you mean image? allowed at the top level: image, registries, registryCache, cache, vm, proxy\n`],
     ['cache:\n  maxAge: 7 days\n', `bbox: ${G}: cache.maxAge: "7 days" is not a duration; use a number with a unit: ms, s, m, h, d, w (e.g. 90m, 24h, 7d, 1d12h)\n`],
     ['cache:\n  maxBytes: lots\n', `bbox: ${G}: cache.maxBytes: "lots" is not a size; use a number of bytes, or a number with a unit: KB, MB, GB, TB, KiB, MiB, GiB, TiB (e.g. 20GiB)\n`],
