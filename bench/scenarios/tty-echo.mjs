@@ -40,12 +40,12 @@ export async function ttyEcho(ctx) {
     try {
       const cache = await referenceWarmCache(ctx);
       const env = await bboxEnv(ctx.benchDir, { TERM: 'xterm' });
-      const pty = onPty(bboxArgv(['run', '--cache-dir', cache.dir, '--accel', 'tcg', '-it', image.ref, '--', 'cat']), env);
+      const pty = onPty(bboxArgv(['run', '--cache-dir', cache.dir, '--accel', 'tcg', '-it', image.ref, '--', 'sh', '-c', 'echo ready; exec cat']), env);
       session.close = pty.close;
-      // The first echo says that cat runs on the guest terminal (after the boot).
-      await pty.ask({ op: 'send', data: 'w' });
-      const ready = await pty.ask({ op: 'expect', re: 'w', timeout: 120 });
-      if (!ready.ok) throw new NotMeasuredError(`no echo from the guest terminal within 120 s: ${JSON.stringify(ready.text?.slice(-300))}`);
+      // Printed in the guest: the host terminal is raw by then (it is before the VM starts), so
+      // every echo from here on comes from the guest terminal, not from the host's.
+      const ready = await pty.ask({ op: 'expect', re: 'ready\\r\\n', timeout: 120 });
+      if (!ready.ok) throw new NotMeasuredError(`the guest program did not start within 120 s: ${JSON.stringify(ready.text?.slice(-300))}`);
       const echo = await pty.ask({ op: 'echo', data: 'x', count: KEYSTROKES });
       if (echo.ms.some((ms) => ms >= 10_000)) throw new NotMeasuredError('a keystroke got no echo within 10 s');
       // End of the line, then end of file: cat exits 0 and so does bbox.

@@ -1,7 +1,7 @@
 /**
  * SIGINT and SIGTERM during `bbox run`: the first is passed on to the command in the guest (when
- * it runs; before that, it stops the VM); a second stops the VM. Either way bbox's exit code for a
- * stopped VM is 128+N of the signal.
+ * it runs; before that, it stops the VM); a second stops the VM; a third, while the VM is being
+ * stopped, exits at once. Either way bbox's exit code for a stopped VM is 128+N of the signal.
  */
 import { constants } from 'node:os';
 import { CliError } from '../output/errors.js';
@@ -30,6 +30,8 @@ export function relaySignals(targets: SignalTargets): SignalRelay {
   const handlers = HANDLED.map((name) => {
     const signo = constants.signals[name];
     const handler = () => {
+      // The VM is being stopped and yet another signal comes: the user wants out now.
+      if (stoppedBy !== undefined) process.exit(128 + stoppedBy);
       if (!forwarded && !controller.signal.aborted && targets.forward(signo)) {
         forwarded = true;
         return;
