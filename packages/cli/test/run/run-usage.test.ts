@@ -8,7 +8,7 @@ t.test('bbox run --help explains -i, -t, --no-image-cache and --platform, with e
   t.teardown(sb.cleanup);
   const r = await sb.run(['run', '--help']);
   t.equal(r.code, 0, r.stderr);
-  for (const flag of ['-i,--interactive', '-t,--tty', '--no-image-cache', '--platform #0']) t.match(r.stdout, flag, `documents ${flag}`);
+  for (const flag of ['-i,--interactive', '-t,--tty', '--no-image-cache', '--platform OS/ARCH[/VARIANT]', '-e,--env KEY=VALUE']) t.match(r.stdout, flag, `documents ${flag}`);
   t.match(r.stdout.replace(/\s+/g, " "), /`-it` needs stdin to be a terminal: otherwise bbox refuses, as docker does \("the input device is not a TTY"\)/, 'says what -it does without a terminal');
   t.match(r.stdout, /\$ bbox run -it debian:12 -- bash/);
   t.match(r.stdout, /\$ bbox run --no-image-cache alpine:3\.20/);
