@@ -64,3 +64,18 @@ export { DEFAULT_LIMITS, XATTR_LIMITS, resolveExtractLimits } from './layers/lim
 export { LayerXattrError, XattrApplyError, type LayerXattrErrorCode } from './errors/xattr-errors.js';
 // The layer engine (extractLayer, composeRootfs, the store index) is exported from
 // '@broodbox/image/layers': it pulls in tar and zstd, which a cached pull never needs.
+export { listImages, type ImageRow, type ListImagesOptions } from './cache/images.js';
+export { resolveDigest, locateImage, MIN_DIGEST_PREFIX, type LocatedImage } from './cache/image-select.js';
+export { removeImage, type RemoveImageOptions, type RemoveImageReport } from './cleanup/remove-images.js';
+export {
+  inspectImage,
+  inspectRemote,
+  type ImageInspection,
+  type InspectedConfig,
+  type InspectedLayer,
+  type InspectImageOptions,
+  type InspectRemoteOptions,
+} from './inspect/inspect.js';
+export { exportRootfs, type ExportOptions } from './export/export-rootfs.js';
+export { ImageNotFoundError, DigestAmbiguousError, EntrySharedError, ImageHeldError, type EntryHolder } from './errors/selection-errors.js';
+export { ExportSourceDamagedError } from './errors/export-errors.js';

@@ -26,7 +26,17 @@ const LOADERS: Record<string, Loader> = {
   'registry-cache prune': async () => (await import('../registry-cache/prune-command.js')).RegistryCachePruneCommand,
   login: async () => (await import('../login/login-command.js')).LoginCommand,
   logout: async () => (await import('../login/logout-command.js')).LogoutCommand,
+  'cache rm': async () => (await import('../cache/cache-rm-command.js')).CacheRmCommand,
+  'cache clone': async () => (await import('../cache/cache-clone-command.js')).CacheCloneCommand,
+  'cache prune': async () => (await import('../cache/cache-prune-command.js')).CachePruneCommand,
+  rmi: async () => (await import('../cache/cache-rm-command.js')).CacheRmCommand,
+  images: async () => (await import('../images/images-command.js')).ImagesCommand,
+  inspect: async () => (await import('../images/inspect-command.js')).InspectCommand,
+  export: async () => (await import('../images/export-command.js')).ExportCommand,
 };
+
+// Two-word commands other than `cache …`, each loaded by the first word's loader.
+const IMAGE_SUBCOMMANDS: Record<string, string> = { ls: 'images', inspect: 'inspect', export: 'export' };
 
 function requested(argv: string[]): string | undefined {
   if (argv[0] === 'cache') {
@@ -37,6 +47,7 @@ function requested(argv: string[]): string | undefined {
     const sub = argv[1] === undefined || argv[1].startsWith('-') ? 'status' : argv[1];
     return LOADERS[`registry-cache ${sub}`] ? `registry-cache ${sub}` : undefined;
   }
+  if (argv[0] === 'image') return IMAGE_SUBCOMMANDS[argv[1] ?? ''];
   return argv[0] && LOADERS[argv[0]] ? argv[0] : undefined;
 }
 
@@ -56,11 +67,35 @@ export async function buildCli(version: string, env: NodeJS.ProcessEnv, argv: st
   return cli;
 }
 
-const COMMANDS = ['pull', 'run', 'cache list', 'cache ls', 'cache gc', 'cache purge', 'cache verify', 'registry-cache status', 'registry-cache start', 'registry-cache stop', 'registry-cache prune', 'login', 'logout'];
+const COMMANDS = [
+  'pull',
+  'run',
+  'images',
+  'inspect',
+  'export',
+  'rmi',
+  'image ls',
+  'image inspect',
+  'image export',
+  'cache list',
+  'cache ls',
+  'cache gc',
+  'cache purge',
+  'cache verify',
+  'cache rm',
+  'cache clone',
+  'cache prune',
+  'registry-cache status',
+  'registry-cache start',
+  'registry-cache stop',
+  'registry-cache prune',
+  'login',
+  'logout',
+];
 
 function commandWords(argv: string[]): string {
   const words = argv.filter((a) => !a.startsWith('-'));
-  return words[0] === 'cache' || (words[0] === 'registry-cache' && words[1]) ? words.slice(0, 2).join(' ') : (words[0] ?? '');
+  return words[0] === 'cache' || words[0] === 'image' || (words[0] === 'registry-cache' && words[1]) ? words.slice(0, 2).join(' ') : (words[0] ?? '');
 }
 
 /** A parse error as one line and a hint, like every other bbox error. */
@@ -70,7 +105,7 @@ function usageErrorLines(err: unknown, argv: string[]): string {
   const known = COMMANDS.includes(typed);
   if (typed === 'cache' && /^Command not found/.test(raw)) {
     const subcommands = COMMANDS.filter((c) => c.startsWith('cache ') && c !== 'cache ls').join(', ');
-    return `bbox: cache needs a subcommand: ${subcommands}\nhint: see bbox cache list --help (or gc, purge, verify)\n`;
+    return `bbox: cache needs a subcommand: ${subcommands}\nhint: see bbox cache list --help (or gc, purge, verify, rm, clone, prune)\n`;
   }
   if (!known && /^Command not found/.test(raw)) {
     const near = didYouMean(typed, COMMANDS);

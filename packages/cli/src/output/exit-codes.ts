@@ -12,7 +12,7 @@ export const ExitCode = {
   failure: 1,
   /** Bad command line, bad config file or environment value, bad reference, refused purge. */
   usage: 2,
-  /** `--pull never` (or an offline setup) and the image is not in the cache. */
+  /** `--pull never` (or an offline setup) and the image is not in the cache; or a command that reads the cache (rm, inspect, export) found no such image. */
   notCached: 3,
   /** The registry or a mirror could not be reached, or refused access, or lacks the image. */
   registry: 4,
@@ -68,6 +68,9 @@ const EXIT_CODES: Record<ErrorCode | NodeErrorCode, ExitCodeValue> = {
   CACHE_DIR_INVALID: usage,
   CACHE_VERSION_UNSUPPORTED: usage,
   ENTRY_NOT_FOUND: usage,
+  IMAGE_NOT_FOUND: notCached,
+  DIGEST_AMBIGUOUS: usage,
+  ENTRY_SHARED: usage, // like a refused purge: --force says yes
   CLONE_DEST_IN_CACHE: usage,
   CLONE_DEST_NOT_EMPTY: usage,
   CLONE_DEST_INVALID: usage,

@@ -1,4 +1,4 @@
-import { ImageError, type Cache, type RefreshResult } from '@broodbox/image';
+import { ImageError, type Cache, type PullOptions } from '@broodbox/image';
 import { CliError } from '../output/errors.js';
 import { reportError, warn, type CommandIo } from '../output/command-io.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
@@ -9,6 +9,8 @@ import { pullOptionsFrom } from './library-pull-options.js';
 import type { ProgressReporter } from './progress.js';
 import type { PullRequest } from './pull-options.js';
 import { registryCacheOption } from '../registry-cache/pull-hook.js';
+import { indexDigestOf } from './index-digest.js';
+import { reportFailedRefreshes } from './refresh-failures.js';
 
 
 /** Says where a `never` policy came from: often a config file or BBOX_PULL the user forgot. */
@@ -28,16 +30,18 @@ async function progressFor(req: PullRequest, io: CommandIo): Promise<ProgressRep
   return createProgress({ stream, env: io.env, quiet: req.quiet });
 }
 
-/** `background`: the result is already printed; stay alive until the refresh settles. */
-async function awaitRefresh(refresh: Promise<RefreshResult> | undefined, ref: string, req: PullRequest, io: CommandIo): Promise<string[]> {
-  if (!refresh) return [];
-  const r = await refresh;
-  if (!r.ok) {
-    warn(io, `background refresh of ${ref} failed, the cached image was kept: ${r.error?.message ?? 'unknown error'}`);
-    return [];
-  }
-  if (r.changed && !req.quiet && !req.json) io.stderr.write(`bbox: ${ref} now points to ${r.digest}; the next run will use it\n`);
-  return r.digest ? [r.digest] : [];
+/** A pinned digest is served from the cache whatever the policy: there is nothing to refresh. */
+function pinned(ref: string): boolean {
+  return ref.includes('@');
+}
+
+/**
+ * `background` on the command line: the cache answers now (the library is asked under
+ * `if-not-present`, so a ref not yet cached is pulled in the foreground), and a cache hit starts a
+ * detached refresh that outlives this command.
+ */
+function refreshInBackground(settings: Settings, ref: string, lib: ImageLib): boolean {
+  return lib.parsePullPolicy(settings.pull.value).kind === 'background' && !pinned(ref);
 }
 
 async function evict(cache: Cache, settings: Settings, keep: string[], io: CommandIo): Promise<void> {
@@ -48,25 +52,63 @@ async function evict(cache: Cache, settings: Settings, keep: string[], io: Comma
 
 type ImageLib = typeof import('@broodbox/image');
 
+/** One ref's pull, printed when it is done; the exit code, and the digest to keep from eviction. */
+async function pullOne(ref: string, req: PullRequest, io: CommandIo, settings: Settings, lib: ImageLib, cache: Cache, signal: AbortSignal, progress: ProgressReporter | undefined, extra: Partial<PullOptions>) {
+  const background = refreshInBackground(settings, ref, lib);
+  const result = await lib.pullWithFetcher(ref, {
+    ...pullOptionsFrom(settings, cache, signal),
+    ...extra,
+    ...(background ? { policy: 'if-not-present' } : {}),
+    ...(progress?.onProgress ? { onProgress: progress.onProgress } : {}),
+  });
+  progress?.finish();
+  const indexDigest = await indexDigestOf(cache, result, settings.platform?.value);
+  reportPull(io, { result, policy: background ? 'background' : result.policy, indexDigest }, req);
+  if (background && result.fromCache && !result.stats.network) {
+    const { startBackgroundRefresh } = await import('./background-refresh.js');
+    startBackgroundRefresh({
+      ref: result.ref,
+      platform: settings.platform?.value,
+      cacheDir: cache.dir,
+      registries: settings.registries,
+      noRegistryCache: settings.noRegistryCache.value,
+    });
+  }
+  return result.digest;
+}
+
+/** A failed ref among several, as a JSON line: stdout then has one line per ref. */
+function failureJson(ref: string, err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  return JSON.stringify({ ref, error: { code: typeof e?.code === 'string' ? e.code : null, message: typeof e?.message === 'string' ? e.message : String(err) } }) + '\n';
+}
+
 async function pullWith(req: PullRequest, io: CommandIo, settings: Settings, loading: Promise<ImageLib>): Promise<number> {
   const lib = await loading;
   const cache = new lib.Cache(settings.cacheDir?.value);
   const interrupt = watchInterrupts();
-  const progress = await progressFor(req, io);
+  // One progress display needs one pull: several refs print only their results.
+  const progress = req.refs.length === 1 ? await progressFor(req, io) : undefined;
+  await reportFailedRefreshes(cache.dir, io);
   try {
-    const result = await lib.pullWithFetcher(req.ref, {
-      ...pullOptionsFrom(settings, cache, interrupt.signal),
-      ...(await registryCacheOption(settings, io)),
-      ...(progress?.onProgress ? { onProgress: progress.onProgress } : {}),
-    });
-    progress?.finish();
-    reportPull(io, result, result.policy, req);
-    const keep = [result.digest, ...(await awaitRefresh(result.refresh, result.ref, req, io))];
-    await evict(cache, settings, keep, io);
-    return 0;
-  } catch (err) {
-    progress?.finish();
-    return reportError(io, explainNotCached(interrupt.explain(err), settings, cache.dir));
+    // The registry caches are opened once for every ref of the command.
+    const extra = await registryCacheOption(settings, io);
+    const outcomes = await Promise.all(
+      req.refs.map(async (ref) => {
+        try {
+          return { code: 0, digest: await pullOne(ref, req, io, settings, lib, cache, interrupt.signal, progress, extra) };
+        } catch (err) {
+          progress?.finish();
+          const code = reportError(io, explainNotCached(interrupt.explain(err), settings, cache.dir));
+          if (req.json && req.refs.length > 1) io.stdout.write(failureJson(ref, err));
+          return { code, digest: undefined };
+        }
+      }),
+    );
+    const kept = outcomes.map((o) => o.digest).filter((d): d is string => d !== undefined);
+    if (kept.length > 0) await evict(cache, settings, kept, io);
+    // The exit code of the first failure, in the order the refs were given.
+    return outcomes.find((o) => o.code !== 0)?.code ?? 0;
   } finally {
     interrupt.dispose();
   }

@@ -9,26 +9,22 @@ const OPTIONS = optionTable<PullRequest>({ ...COMMON_OPTIONS, ...PULL_OPTIONS })
 /**
  * Reads the common shapes of `bbox pull …` without loading the full command-line parser, which
  * would cost more than the rest of a warm pull. Anything unusual (help, a repeated or unknown
- * option, a missing value, a second positional) returns undefined and goes through the full
+ * option, a missing value) returns undefined and goes through the full
  * parser, which also produces the error messages. A test keeps both parsers in agreement.
  */
 export function parsePullArgv(argv: string[]): PullRequest | undefined {
   if (argv[0] !== 'pull') return undefined;
-  const req: PullRequest = { ref: '', pull: undefined, noPull: false, platform: undefined, noRegistryCache: false, json: false, quiet: false, config: undefined, cacheDir: undefined };
+  const req: PullRequest = { refs: [], pull: undefined, noPull: false, platform: undefined, noRegistryCache: false, json: false, quiet: false, config: undefined, cacheDir: undefined };
   const seen = new Set<string>();
-  let ref: string | undefined;
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-')) {
-      if (ref !== undefined) return undefined;
-      ref = arg;
+      req.refs.push(arg);
       continue;
     }
     const last = readOption(argv, i, OPTIONS, req, seen);
     if (last === undefined) return undefined;
     i = last;
   }
-  if (ref === undefined) return undefined;
-  req.ref = ref;
-  return req;
+  return req.refs.length === 0 ? undefined : req;
 }

@@ -43,10 +43,10 @@ export class PullCommand extends BboxCommand {
   noRegistryCache = switchOption(PULL_OPTIONS.noRegistryCache);
   json = switchOption(PULL_OPTIONS.json);
   quiet = switchOption(PULL_OPTIONS.quiet);
-  ref = Option.String({ name: 'REF' });
+  refs = Option.Rest({ name: 'REF', required: 1 });
 
   protected async perform(): Promise<number> {
-    const { pull, noPull, platform, noRegistryCache, json, quiet, ref } = this;
-    return runPull({ ref, pull, noPull, platform, noRegistryCache, json, quiet, config: this.configFile, cacheDir: this.cacheDir }, this.io());
+    const { pull, noPull, platform, noRegistryCache, json, quiet, refs } = this;
+    return runPull({ refs, pull, noPull, platform, noRegistryCache, json, quiet, config: this.configFile, cacheDir: this.cacheDir }, this.io());
   }
 }

@@ -15,10 +15,10 @@ const REGISTRY_FIRST: ReadonlySet<string> = new Set<PullPolicy['kind']>(['always
  * policy always asks the registry, or `--no-pull` must print its deprecation warning.
  */
 function handOffAtOnce(req: PullRequest, env: NodeJS.ProcessEnv): boolean {
-  if (req.noPull) return true;
+  if (req.noPull || req.refs.length !== 1) return true;
   const policy = req.pull ?? env.BBOX_PULL?.trim();
   // A digest pinned in the reference is served from the cache whatever the policy.
-  return policy !== undefined && REGISTRY_FIRST.has(policy) && !req.ref.includes('@');
+  return policy !== undefined && REGISTRY_FIRST.has(policy) && !req.refs[0]!.includes('@');
 }
 
 async function answerFromCache(req: PullRequest): Promise<number | undefined> {

@@ -6,6 +6,8 @@ import { pullOptionsFrom } from './library-pull-options.js';
 import { reportPull } from './pull-report.js';
 import { watchInterrupts } from '../command-line/interrupt.js';
 import { offlineFetcher } from './offline-fetcher.js';
+import { indexDigestOf } from './index-digest.js';
+import { reportFailedRefreshes } from './refresh-failures.js';
 
 /** Policies that a cached tag can satisfy without the registry (`max-age` while it is fresh). */
 const CACHE_FIRST: ReadonlySet<PullPolicy['kind']> = new Set(['if-not-present', 'never', 'max-age']);
@@ -26,11 +28,14 @@ export async function pullFromCache(req: PullRequest, io: CommandIo): Promise<nu
       { cwd: io.cwd, env: io.env },
     );
     // A digest pinned in the reference is served from the cache whatever the policy.
-    if (!CACHE_FIRST.has(parsePullPolicy(settings.pull.value).kind) && !req.ref.includes('@')) return undefined;
+    const ref = req.refs[0]!;
+    if (req.refs.length !== 1 || (!CACHE_FIRST.has(parsePullPolicy(settings.pull.value).kind) && !ref.includes('@'))) return undefined;
     if (settings.cacheMaxAge !== undefined || settings.cacheMaxBytes !== undefined) return undefined;
     const cache = new Cache(settings.cacheDir?.value);
-    const result = await pullWithFetcher(req.ref, { ...pullOptionsFrom(settings, cache, interrupt.signal), fetcher: offlineFetcher() });
-    reportPull(io, result, result.policy, req);
+    const result = await pullWithFetcher(ref, { ...pullOptionsFrom(settings, cache, interrupt.signal), fetcher: offlineFetcher() });
+    const indexDigest = await indexDigestOf(cache, result, settings.platform?.value);
+    await reportFailedRefreshes(cache.dir, io);
+    reportPull(io, { result, policy: result.policy, indexDigest }, req);
     return 0;
   } catch (err) {
     // Ctrl-C must stop the command, not start the full pull.

@@ -3,7 +3,8 @@ import type { CommonFlags } from '../command-line/common-options.js';
 
 /** `bbox pull`'s options, however they were parsed (clipanion, or the start-up parser). */
 export interface PullRequest extends CommonFlags {
-  ref: string;
+  /** One or more references, pulled concurrently. */
+  refs: string[];
   pull: string | undefined;
   noPull: boolean;
   platform: string | undefined;
@@ -35,6 +36,6 @@ export const PULL_OPTIONS = {
     kind: 'boolean',
     description: 'Bypass the registry caches and configured mirrors for this pull (also BBOX_DISABLE_REGISTRY_CACHE=true)',
   },
-  json: { names: '--json', kind: 'boolean', description: 'Print one JSON object on stdout and nothing else there' },
+  json: { names: '--json', kind: 'boolean', description: 'Print one JSON object per REF on stdout (one a line) and nothing else there' },
   quiet: { names: '-q,--quiet', kind: 'boolean', description: 'No progress; print only the rootfs path' },
 } as const satisfies OptionDeclarations<PullRequest>;

@@ -8,6 +8,15 @@ export interface PullOutputMode {
   quiet: boolean;
 }
 
+/** A finished pull and what the command adds to the library's result. */
+export interface PullReport {
+  result: PullResult;
+  /** The policy as the user asked for it. */
+  policy: string;
+  /** The index digest, when the ref named a multi-platform image. */
+  indexDigest?: string | undefined;
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -23,14 +32,18 @@ export function describePull(r: PullResult): string {
 }
 
 /** The human-readable report printed on stdout after a pull. */
-export function pullSummary(r: PullResult): string {
-  return `${r.ref}: ${describePull(r)}\n  digest  ${r.digest}\n  rootfs  ${r.path}\n`;
+export function pullSummary(r: PullResult, indexDigest?: string): string {
+  const index = indexDigest ? `  index   ${indexDigest}\n` : '';
+  return `${r.ref}: ${describePull(r)}\n  digest  ${r.digest}\n${index}  rootfs  ${r.path}\n`;
 }
 
-/** The `--json` object: exactly these keys, in this order, then `warnings` when the pull had any. */
-export function pullJson(r: PullResult, policy: string): string {
+/**
+ * The `--json` object: exactly these keys, in this order (`indexDigest` only when the ref named
+ * an index), then `warnings` when the pull had any.
+ */
+export function pullJson(r: PullResult, policy: string, indexDigest?: string): string {
   const warnings = r.stats.warnings?.map((w) => ({ code: w.code, message: w.message }));
-  const base = { ref: r.ref, digest: r.digest, rootfs: r.path, fromCache: r.fromCache, policy };
+  const base = { ref: r.ref, digest: r.digest, ...(indexDigest ? { indexDigest } : {}), rootfs: r.path, fromCache: r.fromCache, policy };
   return JSON.stringify(warnings?.length ? { ...base, warnings } : base) + '\n';
 }
 
@@ -38,8 +51,9 @@ export function pullJson(r: PullResult, policy: string): string {
  * Prints a finished pull: the result on stdout as the mode asks, and each warning on stderr,
  * except with `--json`, whose object carries them (a script reads one stream).
  */
-export function reportPull(io: CommandIo, r: PullResult, policy: string, mode: PullOutputMode): void {
-  io.stdout.write(mode.json ? pullJson(r, policy) : mode.quiet ? `${r.path}\n` : pullSummary(r));
+export function reportPull(io: CommandIo, report: PullReport, mode: PullOutputMode): void {
+  const r = report.result;
+  io.stdout.write(mode.json ? pullJson(r, report.policy, report.indexDigest) : mode.quiet ? `${r.path}\n` : pullSummary(r, report.indexDigest));
   if (!mode.json) warnPull(io, r);
 }
 

@@ -9,7 +9,7 @@ function viaClipanion(argv: string[]): PullRequest {
   cli.register(PullCommand);
   const c = cli.process(argv) as PullCommand;
   return {
-    ref: c.ref,
+    refs: c.refs,
     pull: c.pull,
     noPull: c.noPull,
     platform: c.platform,
@@ -31,6 +31,8 @@ t.test('the start-up parser reads pull command lines exactly as the full parser 
     ['pull', '--no-pull', '--quiet', 'alpine'],
     ['pull', '--platform', 'linux/arm64/v8', '--cache-dir', '/tmp/c', '--config', 'x.yaml', '--no-registry-cache', 'alpine'],
     ['pull', '--cache-dir=/tmp/c', '--platform=linux/amd64', 'alpine'],
+    ['pull', 'a', 'b'],
+    ['pull', '--json', 'alpine:3.20', '127.0.0.1:5000/app:1', '--pull', 'always'],
   ];
   for (const argv of lines) t.same(parsePullArgv(argv), viaClipanion(argv), argv.join(' '));
 });
@@ -40,7 +42,6 @@ t.test('anything unusual is left to the full parser', async (t) => {
     ['pull'],
     ['pull', '--help'],
     ['pull', '-h', 'alpine'],
-    ['pull', 'a', 'b'],
     ['pull', '--json', '--json', 'alpine'],
     ['pull', '--pull', 'always', '--pull', 'never', 'alpine'],
     ['pull', '--pull'],

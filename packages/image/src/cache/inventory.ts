@@ -18,7 +18,10 @@ export interface EntryInfo {
   size: number;
   rootfsSize: number;
   lastUsed: Date;
+  /** When the entry was published in this cache. */
   created: Date;
+  /** When the image was built (`created` of its config), when it says. */
+  imageCreated?: Date;
   /** Normalised refs pointing at this entry (`ref` or `ref (platform)` for other platforms). */
   refs: string[];
   /** No ref points at it: `gc` removes it. */
@@ -116,6 +119,8 @@ async function entryInfo(layout: CacheLayout, digest: string, held: Set<string>)
     layers: meta ? meta.layers.map((l) => l.diffID) : [],
   };
   if (meta) info.platform = meta.platform;
+  const built = typeof meta?.config.created === 'string' ? new Date(meta.config.created) : undefined;
+  if (built && !Number.isNaN(built.getTime())) info.imageCreated = built;
   return info;
 }
 

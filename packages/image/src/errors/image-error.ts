@@ -18,6 +18,10 @@ export type ImageErrorCode =
   | 'ENTRY_HELD'
   | 'ENTRY_DAMAGED'
   | 'IMAGE_NOT_CACHED'
+  // Naming cached images (refs, digests and their prefixes).
+  | 'IMAGE_NOT_FOUND'
+  | 'DIGEST_AMBIGUOUS'
+  | 'ENTRY_SHARED'
   | 'CLONE_DEST_IN_CACHE'
   | 'CLONE_DEST_NOT_EMPTY'
   | 'CLONE_DEST_INVALID'

@@ -9,7 +9,8 @@ import { Link } from './throttle.js';
  *   with it after the headers and that many body bytes.
  * - `short`: send the upstream headers (Content-Length kept), `afterBytes` body bytes, then close.
  * - `status`: answer with `status` (and optional `Retry-After`) instead of forwarding.
- * - `stall`: wait `ms` (forever when absent, until the client goes away); before the headers, or
+ * - `stall`: wait `ms` (forever when absent, until the client goes away), or until `until` settles
+ *   (a test releases the request when it chooses); before the headers, or
  *   after `afterBytes` body bytes.
  * - `corrupt`: flip every bit of the body byte at `offset` (the length stays the same).
  * - `header`: remove and/or set response headers (e.g. drop `Docker-Content-Digest`).
@@ -18,7 +19,7 @@ export type FaultAction =
   | { kind: 'reset'; afterBytes?: number }
   | { kind: 'short'; afterBytes: number }
   | { kind: 'status'; status: number; retryAfter?: number | string; body?: string; headers?: Record<string, string> }
-  | { kind: 'stall'; ms?: number; afterBytes?: number }
+  | { kind: 'stall'; ms?: number; afterBytes?: number; until?: Promise<unknown> }
   | { kind: 'corrupt'; offset: number }
   | { kind: 'header'; remove?: string[]; set?: Record<string, string> };
 
@@ -152,9 +153,10 @@ function responseHeaders(up: IncomingMessage, target: URL, self: string, actions
   return out;
 }
 
-function waitOrClose(ms: number | undefined, res: ServerResponse): Promise<void> {
+function waitOrClose(ms: number | undefined, res: ServerResponse, until?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
     const timer = ms === undefined ? undefined : setTimeout(done, ms);
+    until?.then(done, done);
     function done() {
       if (timer) clearTimeout(timer);
       res.off('close', done);
@@ -217,7 +219,7 @@ function corrupt(chunk: Buffer, start: number, actions: FaultAction[]): Buffer {
 async function runEvent(ev: BodyEvent, res: ServerResponse): Promise<boolean> {
   const a = ev.action;
   if (a.kind === 'stall') {
-    await waitOrClose(a.ms, res);
+    await waitOrClose(a.ms, res, a.until);
     return !res.destroyed;
   }
   if (a.kind === 'reset') flushThen(res, (s) => s.resetAndDestroy());
@@ -303,8 +305,8 @@ export async function startProxy(opts: ProxyOptions): Promise<FaultProxy> {
       actions.push(...list);
       rec.faults.push(a.rule.name ?? list.map((f) => f.kind).join('+'));
     }
-    const stallHead = actions.find((a) => a.kind === 'stall' && a.afterBytes === undefined) as { ms?: number } | undefined;
-    if (stallHead) await waitOrClose(stallHead.ms, res);
+    const stallHead = actions.find((a) => a.kind === 'stall' && a.afterBytes === undefined) as { ms?: number; until?: Promise<unknown> } | undefined;
+    if (stallHead) await waitOrClose(stallHead.ms, res, stallHead.until);
     if (res.destroyed) return;
     if (actions.some((a) => a.kind === 'reset' && a.afterBytes === undefined)) {
       req.socket.resetAndDestroy();

@@ -1,0 +1,54 @@
+import { Command, Option } from 'clipanion';
+import { BboxCommand } from '../command-line/base-command.js';
+import { switchOption } from '../command-line/clipanion-options.js';
+import { IMAGE_OPTIONS } from './image-options.js';
+import { formatImages, imageJson } from './images-table.js';
+
+/** `bbox images`: one row per cached ref, as `docker images` lists them. */
+export class ImagesCommand extends BboxCommand {
+  static override paths = [['images'], ['image', 'ls']];
+
+  static override usage = Command.Usage({
+    category: 'Images',
+    description: 'List cached images by repository and tag',
+    details: `
+      Shows one row per cached reference (and platform): REPOSITORY, TAG, DIGEST, CREATED (when the image was built), SIZE (of its rootfs, as recorded when it was built) and LAST USED. DIGEST is the digest the reference points at: for a multi-platform image, the index digest (docker's repo digest); its first 12 hex digits are accepted wherever bbox takes a digest.
+
+      Give REPOSITORY (as you would pull it: \`alpine\`, \`127.0.0.1:5000/app\`; \`*\` matches any characters, as in \`'127.0.0.1:5000/*'\`) to list only those. \`--orphans\` lists entries that no reference points to (\`bbox cache gc\` removes them); \`--all\` lists both.
+
+      It reads small metadata files only, never an image's files: it stays fast with hundreds of images. \`bbox cache list\` shows the same cache by entry, with totals.
+    `,
+    examples: [
+      ['List cached images', '$0 images'],
+      ['Only one repository', '$0 images 127.0.0.1:5000/app'],
+      ['Entries no reference points to', '$0 images --orphans'],
+      ['Full digests, as JSON', '$0 images --json'],
+    ],
+  });
+
+  json = switchOption(IMAGE_OPTIONS.json);
+  orphans = Option.Boolean('--orphans', false, { description: 'List only entries no reference points to' });
+  all = Option.Boolean('-a,--all', false, { description: 'List references, then orphan entries' });
+  noTrunc = Option.Boolean('--no-trunc', false, { description: 'Show full digests' });
+  repositories = Option.Rest({ name: 'REPOSITORY' });
+
+  protected async perform(): Promise<number> {
+    const settings = await this.settings();
+    const cache = await this.openCache(settings);
+    const { listImages } = await import('@broodbox/image');
+    const { hostPlatform, formatPlatform } = await import('oci-client-lite/platform');
+    const orphans = this.orphans ? 'only' : this.all ? 'include' : 'exclude';
+    const rows = await listImages(cache, { orphans, repositories: this.repositories });
+    if (this.json) {
+      this.context.stdout.write(JSON.stringify({ dir: cache.dir, images: rows.map(imageJson) }) + '\n');
+      return 0;
+    }
+    if (rows.length === 0) {
+      this.context.stdout.write(`No ${this.orphans ? 'orphan entries' : 'images'} in ${cache.dir}${this.repositories.length ? ` for ${this.repositories.join(', ')}` : ''}.\n`);
+      return 0;
+    }
+    const host = formatPlatform(hostPlatform()).toLowerCase().replace(/\/arm64\/v8$/, '/arm64');
+    this.context.stdout.write(formatImages(rows, host, { noTrunc: this.noTrunc }));
+    return 0;
+  }
+}
