@@ -40,8 +40,11 @@ export abstract class BboxCommand extends Command {
     return resolveSettings({ ...flags, config: this.configFile, cacheDir: this.cacheDir }, { cwd: process.cwd(), env: this.context.env });
   }
 
+  /** The cache the settings name; a background refresh that failed since the last command is reported here, once. */
   protected async openCache(settings: Settings): Promise<Cache> {
-    const { Cache } = await import('@broodbox/image');
-    return new Cache(settings.cacheDir?.value);
+    const [{ Cache }, { reportFailedRefreshes }] = await Promise.all([import('@broodbox/image'), import('../pull/refresh-failures.js')]);
+    const cache = new Cache(settings.cacheDir?.value);
+    await reportFailedRefreshes(cache.dir, this.io());
+    return cache;
   }
 }
