@@ -29,7 +29,7 @@ export class ExportCommand extends BboxCommand {
     ],
   });
 
-  output = Option.String('-o,--output', { description: 'Write the archive to FILE (- or none: stdout)' });
+  output = stringOption({ names: '-o,--output', kind: 'string', label: 'FILE', description: 'Write the archive to FILE (- or none: stdout)' });
   platform = stringOption(IMAGE_OPTIONS.platform);
   json = switchOption({ ...IMAGE_OPTIONS.json, description: 'With -o FILE: print what was written as one JSON object' });
   target = Option.String({ name: 'REF|DIGEST' });

@@ -20,7 +20,7 @@ t.test('--help lists every command; each command has help with examples', async 
   t.teardown(sb.cleanup);
   const top = await sb.run(['--help']);
   t.equal(top.code, 0);
-  for (const c of ['bbox pull', 'bbox run', 'bbox cache list', 'bbox cache gc', 'bbox cache purge', 'bbox cache verify']) t.match(top.stdout, c);
+  for (const c of ['bbox pull', 'bbox run', 'bbox images', 'bbox inspect', 'bbox export', 'bbox cache list', 'bbox cache gc', 'bbox cache purge', 'bbox cache verify', 'bbox cache rm', 'bbox cache clone', 'bbox cache prune']) t.match(top.stdout, c);
   const expected: Record<string, RegExp[]> = {
     pull: [/--pull/, /--no-pull/, /--platform/, /--no-registry-cache/, /--json/, /--quiet/, /--cache-dir/, /--config/, /\$ bbox pull --pull always/],
     run: [/--cpus/, /--memory/, /-e,--env/, /--workdir/, /--user/, /--timeout/, /--accel/, /-v,--volume/, /--net/, /\$ bbox run alpine:3\.20 -- sh -c/],
@@ -28,6 +28,13 @@ t.test('--help lists every command; each command has help with examples', async 
     'cache gc': [/--dry-run/, /\$ bbox cache gc --dry-run/],
     'cache purge': [/--force/, /\$ bbox cache purge --force/],
     'cache verify': [/--repair/, /\$ bbox cache verify --repair/],
+    images: [/--orphans/, /--json/, /\$ bbox images --orphans/],
+    inspect: [/--remote/, /--platform OS\/ARCH\[\/VARIANT\]/, /\$ bbox inspect --remote/],
+    export: [/-o,--output FILE/, /tar -x/, /\$ bbox export -o app\.tar/],
+    rmi: [/--force/, /--dry-run/, /\$ bbox rmi --force/],
+    'cache rm': [/--force/, /\$ bbox cache rm --dry-run/],
+    'cache clone': [/DIR/, /\$ bbox cache clone /],
+    'cache prune': [/--older-than DURATION/, /--max-size BYTES/, /\$ bbox cache prune --older-than 14d/],
   };
   for (const [cmd, patterns] of Object.entries(expected)) {
     const r = await sb.run([...cmd.split(' '), '--help']);
@@ -35,6 +42,7 @@ t.test('--help lists every command; each command has help with examples', async 
     t.match(r.stdout, /Examples/, `${cmd} --help has examples`);
     for (const p of patterns) t.match(r.stdout, p, `${cmd} --help mentions ${p}`);
     t.notOk(r.stdout.includes('\u001b['), `${cmd} --help has no colour codes when not on a terminal`);
+    if (cmd !== 'run') t.notMatch(r.stdout, /#\d/, `${cmd} --help names every option value (never #0)`);
   }
 });
 
@@ -44,8 +52,8 @@ t.test('command-line mistakes: one line and a hint on stderr, exit 2', async (t)
   const cases: Array<[string[], string]> = [
     [['pul', 'alpine'], 'bbox: unknown command "pul"\nhint: did you mean bbox pull? see bbox --help for the commands\n'],
     [['cache', 'lst'], 'bbox: unknown command "cache lst"\nhint: did you mean bbox cache list? see bbox --help for the commands\n'],
-    [['cache'], 'bbox: cache needs a subcommand: cache list, cache gc, cache purge, cache verify\nhint: see bbox cache list --help (or gc, purge, verify)\n'],
-    [['cache', '--help'], 'bbox: cache needs a subcommand: cache list, cache gc, cache purge, cache verify\nhint: see bbox cache list --help (or gc, purge, verify)\n'],
+    [['cache'], 'bbox: cache needs a subcommand: cache list, cache gc, cache purge, cache verify, cache rm, cache clone, cache prune\nhint: see bbox cache list --help (or gc, purge, verify, rm, clone, prune)\n'],
+    [['cache', '--help'], 'bbox: cache needs a subcommand: cache list, cache gc, cache purge, cache verify, cache rm, cache clone, cache prune\nhint: see bbox cache list --help (or gc, purge, verify, rm, clone, prune)\n'],
     [['pull', '--bogus', 'alpine'], 'bbox: Unsupported option name ("--bogus")\nhint: see bbox pull --help\n'],
     [['pull'], 'bbox: Not enough positional arguments\nhint: see bbox pull --help\n'],
     [['pull', '--no-pull', '--pull', 'always', 'alpine'], 'bbox: --no-pull and --pull always contradict each other\nhint: use only --pull POLICY (--no-pull is a deprecated spelling of --pull never)\n'],
