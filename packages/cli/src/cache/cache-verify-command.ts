@@ -2,7 +2,8 @@ import { Command, Option } from 'clipanion';
 import { BboxCommand } from '../command-line/base-command.js';
 import { shortDigest } from './cache-table.js';
 import { ExitCode } from '../output/exit-codes.js';
-import type { VerifyProblem } from '@broodbox/image';
+import type { Cache, VerifyProblem } from '@broodbox/image';
+import type { Settings } from '../config/settings.js';
 
 /** `changed  etc/passwd (mode)`: the field only, so a line stays short; --json has the values. */
 function problemLine(p: VerifyProblem): string {
@@ -19,7 +20,7 @@ export class CacheVerifyCommand extends BboxCommand {
     details: `
       Re-checks every cached rootfs (or the one given by DIGEST) against what was recorded when it was built, and lists each changed, missing or extra path.
 
-      \`--repair\` removes or re-pulls a damaged entry (and its references) so that the next pull is clean.
+      \`--repair\` removes each damaged entry (with its references) and each damaged layer (with the entries built from it), then pulls the references that pointed at them again, under the configured registries. A reference that cannot be pulled again (offline, gone from the registry) is reported; it stays removed and the next \`bbox pull\` fetches it.
 
       Exits with 1 when damage was found (even if it was repaired), 0 when everything is intact.
     `,
@@ -30,14 +31,22 @@ export class CacheVerifyCommand extends BboxCommand {
     ],
   });
 
-  repair = Option.Boolean('--repair', false, { description: 'Remove or re-pull damaged entries' });
+  repair = Option.Boolean('--repair', false, { description: 'Remove damaged entries and layers, then pull their references again' });
   json = Option.Boolean('--json', false, { description: 'Print the report as one JSON object' });
   digest = Option.String({ name: 'DIGEST', required: false });
+
+  /** What a repair pulls the removed refs with: the command's settings, asking the registry. */
+  private async repuller(settings: Settings, cache: Cache): Promise<(ref: string, platform: string) => Promise<unknown>> {
+    const [{ pullWithFetcher }, { pullOptionsFrom }] = await Promise.all([import('@broodbox/image'), import('../pull/library-pull-options.js')]);
+    const signal = new AbortController().signal;
+    return (ref, platform) => pullWithFetcher(ref, { ...pullOptionsFrom(settings, cache, signal), platform, policy: 'always' });
+  }
 
   protected async perform(): Promise<number> {
     const settings = await this.settings();
     const cache = await this.openCache(settings);
-    const report = await cache.verify({ ...(this.digest ? { digest: this.digest } : {}), repair: this.repair });
+    const digest = this.digest ? await (await import('@broodbox/image')).resolveDigest(cache, this.digest) : undefined;
+    const report = await cache.verify({ ...(digest ? { digest } : {}), repair: this.repair, ...(this.repair ? { pull: await this.repuller(settings, cache) } : {}) });
     const damaged = report.entries.filter((e) => !e.ok);
     if (this.json) {
       this.context.stdout.write(JSON.stringify(report) + '\n');
@@ -46,6 +55,9 @@ export class CacheVerifyCommand extends BboxCommand {
         const state = e.ok ? 'ok' : `DAMAGED${e.repaired ? ' (repaired)' : ''}`;
         this.context.stdout.write(`${shortDigest(e.digest)}  ${state}\n`);
         for (const p of e.problems) this.context.stdout.write(problemLine(p));
+      }
+      for (const r of report.repulled) {
+        this.context.stdout.write(r.ok ? `Pulled ${r.ref} again.\n` : `Could not pull ${r.ref} again (${r.error ?? 'unknown error'}); the next bbox pull fetches it.\n`);
       }
       this.context.stdout.write(`${report.entries.length} checked, ${damaged.length} damaged.\n`);
     }

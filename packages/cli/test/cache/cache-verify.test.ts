@@ -44,3 +44,20 @@ t.test('text output names the changed field of each problem, as --json does', as
   }
   t.match(text.stdout, /1 checked, 1 damaged\./);
 });
+
+t.test('--repair removes the damaged entry and pulls its ref again', async (t) => {
+  const cacheArgs = ['--cache-dir', sb.cacheDir];
+  await push(reg, 'verify/repair', 'v1', appImage('r1'));
+  const ref = `${reg.host}/verify/repair:v1`;
+  const pulled = await sb.run(['pull', ...cacheArgs, '--platform', 'linux/amd64', '--json', ref]);
+  const { rootfs, digest } = JSON.parse(pulled.stdout) as { rootfs: string; digest: string };
+  await rm(join(rootfs, 'etc', 'version'));
+  const repaired = await sb.run(['cache', 'verify', ...cacheArgs, '--repair', digest.slice(7, 21)]);
+  t.equal(repaired.code, 1, 'damage was found');
+  t.match(repaired.stdout, /DAMAGED \(repaired\)/);
+  t.match(repaired.stdout, new RegExp(`^Pulled ${ref.replace(/[.]/g, '\\.')} again\\.$`, 'm'));
+  const after = await sb.run(['cache', 'verify', ...cacheArgs, digest]);
+  t.equal(after.code, 0, 'the entry pulled again is intact');
+  const offline = await sb.run(['pull', ...cacheArgs, '--pull', 'never', '--json', ref]);
+  t.equal(offline.code, 0, 'and served from the cache');
+});
