@@ -30,6 +30,12 @@ t.test('the packed packages install with npm into an empty prefix, and the insta
   const version = await run(bin, ['--version'], { env });
   t.match(version.stdout, /^\d+\.\d+\.\d+\n$/, 'the installed bbox prints its version');
 
+  // How the README says to run it once: npx with the package name (its one bin is `bbox`). Offline,
+  // with a registry address nothing listens on: the packed copy is used, never the npm registry's.
+  const npxEnv = { ...env, npm_config_offline: 'true', npm_config_registry: 'http://127.0.0.1:9/', npm_config_update_notifier: 'false' };
+  const npx = await run('npx', ['--offline', '@broodbox/cli', '--version'], { cwd: prefix, env: npxEnv });
+  t.equal(npx.stdout, version.stdout, 'npx @broodbox/cli --version runs the packed CLI');
+
   const reg = await startRegistry();
   t.teardown(() => reg.stop());
   const digest = await push(reg, 'cli/packed', '1', appImage('packed'));

@@ -49,7 +49,12 @@ export class ExportCommand extends BboxCommand {
     try {
       const tar = await lib.exportRootfs(cache, found.digest, { signal: interrupt.signal });
       if (toStdout) {
-        await pipeline(tar, this.context.stdout);
+        try {
+          await pipeline(tar, this.context.stdout);
+        } catch (err) {
+          // The reader stopped early (`| tar -t | head`): what it read was its choice, not a failure.
+          if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+        }
         return 0;
       }
       // Written aside and renamed: an interrupted export leaves no truncated archive under FILE.

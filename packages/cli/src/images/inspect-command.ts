@@ -14,7 +14,7 @@ function list(v: string[]): string {
 /** The text form of an inspection: one field a line, then the config, then a table of layers. */
 export function formatInspection(i: ImageInspection, now = Date.now()): string {
   const out: string[] = [];
-  const field = (name: string, value: string) => out.push(`${name.padEnd(12)}${value}`);
+  const field = (name: string, value: string) => out.push(`${name.padEnd(14)}${value}`);
   if (i.ref) field('Ref', i.ref);
   field('Digest', i.digest);
   if (i.indexDigest) field('Index', i.indexDigest);

@@ -18,13 +18,17 @@ export class PullCommand extends BboxCommand {
   static override usage = Command.Usage({
     description: 'Pull an image into the cache as a ready-to-boot root filesystem',
     details: `
-      Resolves REF under a pull policy and prints what happened (a cache hit with no network, an unchanged digest, or the layers and bytes fetched) and the rootfs path.
+      Resolves each REF under a pull policy and prints what happened (a cache hit with no network, an unchanged digest, or the layers and bytes fetched), the platform manifest digest, the index digest when REF named a multi-platform image, and the rootfs path. Several REFs are pulled concurrently, one result each; the exit code is that of the first failing REF in the order given.
+
+      REF is a registry reference (\`alpine:3.20\`, \`127.0.0.1:5000/app:1\`, \`name@sha256:…\`) or an OCI image layout directory: \`oci-layout:PATH\`, \`oci-layout:PATH:TAG\` or \`oci-layout:PATH@sha256:…\` (as \`skopeo copy … oci:PATH:TAG\` makes).
 
       Policies: \`if-not-present\` (default), \`always\`, \`never\`, \`background\`, \`max-age=<duration>\` (e.g. \`max-age=24h\`); \`missing\`, \`IfNotPresent\`, \`Always\`, \`Never\` are accepted too. \`--no-pull\` is a deprecated spelling of \`--pull never\`.
 
+      \`background\` answers from the cache at once and exits; a detached process (one per ref at a time, its log in the cache's refresh/ directory) checks the registry for the next pull. A failed refresh is reported once, as a warning, by the next bbox command.
+
       A reference pinned by digest (\`name@sha256:…\`) is served from the cache without network whatever the policy, or fetched by digest.
 
-      \`--json\` prints one JSON object on stdout: ref, digest, rootfs, fromCache, policy. \`--quiet\` prints only the rootfs path. Progress is drawn on stderr when it is a terminal.
+      \`--json\` prints one JSON object per REF on stdout, one a line: ref, digest, indexDigest (multi-platform images only), rootfs, fromCache, policy; with several REFs, a failed one is {ref, error: {code, message}}. \`--quiet\` prints only the rootfs path. Progress is drawn on stderr when it is a terminal.
     `,
     examples: [
       ['Pull an image (no network when it is cached)', '$0 pull alpine:3.20'],
@@ -34,6 +38,9 @@ export class PullCommand extends BboxCommand {
       ['Machine-readable output', '$0 pull --json 127.0.0.1:5000/app:1.0'],
       ['A pinned digest for another platform', '$0 pull --platform linux/arm64 alpine@sha256:<digest>'],
       ['Use the rootfs path in a script', 'ROOT=$($0 pull -q alpine:3.20)'],
+      ['Several images at once', '$0 pull alpine:3.20 busybox:1.36 127.0.0.1:5000/app:1'],
+      ['From an OCI image layout directory', '$0 pull oci-layout:./build/layout:v1'],
+      ['Answer from the cache now, refresh in the background', '$0 pull --pull background ghcr.io/org/app:latest'],
     ],
   });
 

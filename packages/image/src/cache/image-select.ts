@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { formatReference, parseReference } from 'oci-client-lite/reference';
 import { DigestAmbiguousError, ImageNotFoundError } from '../errors/selection-errors.js';
 import { InvalidDigestError } from '../errors/cache-errors.js';
-import { LAYOUT_PREFIX, parseLayoutReference } from '../pull/layout-fetcher.js';
+import { LAYOUT_PREFIX, LAYOUT_REGISTRY, parseLayoutReference } from '../pull/layout-fetcher.js';
 import { cacheInternals, type Cache } from './cache.js';
 import { digestFromDirName, type CacheLayout } from './layout.js';
 import { listAliases, listRefRecords, platformKey, readAlias, readRefRecord, type AliasRecord, type RefRecord } from './ref-index.js';
@@ -54,6 +54,11 @@ export function matchDigest(names: CacheNames, input: string): string {
   return candidates[0]!;
 }
 
+/** A recorded ref as a user writes it: `oci-layout:/abs/dir:tag` for a layout source, else as recorded. */
+export function displayRef(recorded: string): string {
+  return recorded.startsWith(`${LAYOUT_REGISTRY}/`) ? `${LAYOUT_PREFIX}${recorded.slice(LAYOUT_REGISTRY.length + 1)}` : recorded;
+}
+
 /** A ref as the cache records it (normalised, `oci-layout:` sources included). */
 export function normaliseRef(ref: string): string {
   return formatReference(ref.startsWith(LAYOUT_PREFIX) ? parseLayoutReference(ref) : parseReference(ref));
@@ -99,5 +104,5 @@ export async function locateImage(cache: Cache, target: string, opts: { platform
   const ref = normaliseRef(target);
   const record = await readRefRecord(layout, ref, platform);
   if (!record || !(await cache.hasEntry(record.digest))) throw new ImageNotFoundError(target);
-  return { digest: record.digest, ref, platform, ...(record.topDigest !== record.digest ? { indexDigest: record.topDigest } : {}) };
+  return { digest: record.digest, ref: displayRef(ref), platform, ...(record.topDigest !== record.digest ? { indexDigest: record.topDigest } : {}) };
 }

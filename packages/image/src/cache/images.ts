@@ -1,5 +1,6 @@
 import { parseReference } from 'oci-client-lite/reference';
 import { LAYOUT_REGISTRY } from '../pull/layout-fetcher.js';
+import { displayRef } from './image-select.js';
 import { cacheInternals, type Cache } from './cache.js';
 import type { EntryInfo } from './inventory.js';
 import { platformKey } from './ref-index.js';
@@ -99,7 +100,7 @@ export async function listImages(cache: Cache, opts: ListImagesOptions = {}): Pr
       const { repository, tag } = splitRef(record.ref);
       if (keep && !keep(repository)) continue;
       rows.push({
-        ref: record.ref,
+        ref: displayRef(record.ref),
         repository,
         ...(tag ? { tag } : {}),
         platform: record.platform,

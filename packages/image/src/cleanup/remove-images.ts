@@ -1,5 +1,5 @@
 import { cacheInternals, type Cache } from '../cache/cache.js';
-import { isDigestLike, matchDigest, normaliseRef } from '../cache/image-select.js';
+import { displayRef, isDigestLike, matchDigest, normaliseRef } from '../cache/image-select.js';
 import type { EntryInfo, Inventory } from '../cache/inventory.js';
 import { listRefRecords, type RefRecord } from '../cache/ref-index.js';
 import { EntrySharedError, ImageHeldError, ImageNotFoundError } from '../errors/selection-errors.js';
@@ -49,7 +49,7 @@ function select(inv: Inventory, target: string, force: boolean): { refs: Selecte
   if (inv.entries.some((e) => e.digest === digest)) entries.add(digest);
   for (const a of names.aliases) if (a.record.indexDigest === digest) entries.add(a.record.digest);
   const named = [...new Set(chosen.map((r) => r.record.ref))].sort();
-  if (named.length > 1 && !force) throw new EntrySharedError(digest, named);
+  if (named.length > 1 && !force) throw new EntrySharedError(digest, named.map(displayRef));
   return { refs: chosen, entries, digest };
 }
 
@@ -84,7 +84,7 @@ export async function removeImage(cache: Cache, target: string, opts: RemoveImag
     const holders = await holdersOf(ctx.layout, e.digest);
     if (holders.length > 0) throw new ImageHeldError(e.digest, holders);
   }
-  for (const { file, record } of refs) await c.record('ref', `${record.ref} (${record.platform})`, file);
+  for (const { file, record } of refs) await c.record('ref', `${displayRef(record.ref)} (${record.platform})`, file);
   const gone = new Set<string>();
   for (const e of doomed) {
     // A ref recorded meanwhile by a pull puts the entry back (see removeUnlessHeld).
