@@ -23,6 +23,7 @@ import { ensureSynthetic } from './lib/synthetic.mjs';
 import { coldPull, pullAlways, warmPull } from './scenarios/pulls.mjs';
 import { concurrentPulls, sharedBase, topLayerChanged } from './scenarios/incremental.mjs';
 import { cacheList } from './scenarios/cache-list.mjs';
+import { imagesList } from './scenarios/images.mjs';
 import { microbench, verifyAndClone } from './scenarios/inprocess.mjs';
 import { mirrorPull } from './scenarios/mirror.mjs';
 import { registryCachePull } from './scenarios/registry-cache.mjs';
@@ -37,6 +38,7 @@ const SCENARIOS = [
   { id: 'top-layer', run: topLayerChanged, rows: [['top-layer-changed', 'new digest, only the top layer changed', '≤ 0.35x cold']] },
   { id: 'shared-base', run: sharedBase, rows: [['shared-base', 'second image sharing the base layers', 'own layers only']] },
   { id: 'list', run: cacheList, rows: [['cache-list', '`bbox cache list` with 20 entries', '≤ 200 ms']] },
+  { id: 'images', run: imagesList, rows: [['images', '`bbox images` with 200 refs', '≤ 2x `node -e 0`, no tree walks']] },
   { id: 'concurrent', run: concurrentPulls, rows: [['concurrent-pulls', 'two concurrent cold pulls', 'bytes once; ≤ 1.1x']] },
   { id: 'run', run: vmRun, rows: [['vm-run', '`bbox run … -- true`', '≤ 1.3x bare QEMU']] },
   { id: 'tty', run: ttyEcho, rows: [['tty-echo', 'keystroke echo round trip under `bbox run -it`, TCG', '≤ 20 ms median']] },

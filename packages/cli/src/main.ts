@@ -10,6 +10,11 @@ async function main(argv: string[]): Promise<number> {
     const pull = parsePullArgv(argv);
     if (pull) return runPull(pull, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
   }
+  if (argv[0] === 'images') {
+    const [{ parseImagesArgv }, { runImages }] = await Promise.all([import('./images/images-argv.js'), import('./images/images-action.js')]);
+    const images = parseImagesArgv(argv);
+    if (images) return runImages(images, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+  }
   const { cliVersion } = await import('./command-line/version.js');
   if (argv.length === 1 && argv[0] === '--version') {
     process.stdout.write(cliVersion() + '\n');

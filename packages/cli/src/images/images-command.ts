@@ -1,8 +1,8 @@
 import { Command, Option } from 'clipanion';
 import { BboxCommand } from '../command-line/base-command.js';
 import { switchOption } from '../command-line/clipanion-options.js';
-import { IMAGE_OPTIONS } from './image-options.js';
-import { formatImages, imageJson } from './images-table.js';
+import { IMAGES_OPTIONS } from './images-options.js';
+import { runImages } from './images-action.js';
 
 /** `bbox images`: one row per cached ref, as `docker images` lists them. */
 export class ImagesCommand extends BboxCommand {
@@ -26,29 +26,14 @@ export class ImagesCommand extends BboxCommand {
     ],
   });
 
-  json = switchOption(IMAGE_OPTIONS.json);
-  orphans = Option.Boolean('--orphans', false, { description: 'List only entries no reference points to' });
-  all = Option.Boolean('-a,--all', false, { description: 'List references, then orphan entries' });
-  noTrunc = Option.Boolean('--no-trunc', false, { description: 'Show full digests' });
+  json = switchOption(IMAGES_OPTIONS.json);
+  orphans = switchOption(IMAGES_OPTIONS.orphans);
+  all = switchOption(IMAGES_OPTIONS.all);
+  noTrunc = switchOption(IMAGES_OPTIONS.noTrunc);
   repositories = Option.Rest({ name: 'REPOSITORY' });
 
   protected async perform(): Promise<number> {
-    const settings = await this.settings();
-    const cache = await this.openCache(settings);
-    const { listImages } = await import('@broodbox/image');
-    const { hostPlatform, formatPlatform } = await import('oci-client-lite/platform');
-    const orphans = this.orphans ? 'only' : this.all ? 'include' : 'exclude';
-    const rows = await listImages(cache, { orphans, repositories: this.repositories });
-    if (this.json) {
-      this.context.stdout.write(JSON.stringify({ dir: cache.dir, images: rows.map(imageJson) }) + '\n');
-      return 0;
-    }
-    if (rows.length === 0) {
-      this.context.stdout.write(`No ${this.orphans ? 'orphan entries' : 'images'} in ${cache.dir}${this.repositories.length ? ` for ${this.repositories.join(', ')}` : ''}.\n`);
-      return 0;
-    }
-    const host = formatPlatform(hostPlatform()).toLowerCase().replace(/\/arm64\/v8$/, '/arm64');
-    this.context.stdout.write(formatImages(rows, host, { noTrunc: this.noTrunc }));
-    return 0;
+    const { json, orphans, all, noTrunc, repositories } = this;
+    return runImages({ json, orphans, all, noTrunc, repositories, config: this.configFile, cacheDir: this.cacheDir }, this.io());
   }
 }
