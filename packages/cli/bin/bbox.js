@@ -10,14 +10,18 @@ function fullCli() {
   return import('../dist/main.js');
 }
 
-if (process.argv[2] !== 'pull') fullCli();
+// `bbox pull` and `bbox images` start from their bundles; every other command from the full command line.
+const BUNDLED = { pull: '../dist/pull-entry.cjs', images: '../dist/images-entry.cjs' };
+const bundle = BUNDLED[process.argv[2]];
+
+if (!bundle) fullCli();
 else {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS on purpose, see above
-    require('../dist/pull-entry.cjs');
+    require(bundle);
   } catch (err) {
     // Built by tsc alone (no bundle step): the full command line does the same, only slower.
-    if (err.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes('pull-entry.cjs')) throw err;
+    if (err.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes(bundle.slice('../dist/'.length))) throw err;
     fullCli();
   }
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Bundles dist/pull/pull-entry.js (the start of `bbox pull`) and everything it imports statically,
-// the image library's cache lookup included, into dist/pull-entry.cjs, which bin/bbox.js loads.
+// the image library's cache lookup included, into dist/pull-entry.cjs, which bin/bbox.js loads;
+// and dist/images/images-entry.js (the start of `bbox images`) into dist/images-entry.cjs.
 // Run after `tsc -b` (the root `build` script does). See docs/cli.md, "Start-up time".
 // `--check` builds in memory and exits 1 when dist/pull-entry.cjs differs (out of date).
 //
-// Only the path of a pull answered from the cache is bundled. Every dynamic import in the graph
+// Only the path of a pull answered from the cache (of a listing) is bundled. Every dynamic import in the graph
 // (layer extraction, locking, verification, the registry client, the YAML parser, …) becomes a
 // module that throws: reaching one means the cache alone cannot answer, and the entry then hands
 // the command to the full command line (dist/main.js, not bundled), which starts over. Bundled
@@ -17,30 +18,42 @@ import { fileURLToPath } from 'node:url';
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${pkg}dist/`;
 
-/** Dynamic imports kept: what a hit may need, already in the bundle's static graph. */
-const KEPT_DYNAMIC = new Set(['./pull-from-cache.js', './config-memo.js', './config-search.js', './duration-value.js', '@broodbox/image', 'oci-client-lite/platform']);
-/** The full command line as the entry imports it (dist/main.js), and as the bundle beside it must. */
+/** Dynamic imports kept: what a settings lookup needs, already in each bundle's static graph. */
+const SETTINGS_DYNAMIC = ['./config-memo.js', './config-search.js', './duration-value.js'];
+/** Each bundle: its entry (in dist), its output, and the dynamic imports its answer may need. */
+const BUNDLES = [
+  { entry: 'pull/pull-entry.js', outfile: 'pull-entry.cjs', kept: ['./pull-from-cache.js', '@broodbox/image', 'oci-client-lite/platform'] },
+  {
+    entry: 'images/images-entry.js',
+    outfile: 'images-entry.cjs',
+    kept: ['./images-action.js', '../pull/refresh-failures.js', './inventory.js', '@broodbox/image', 'oci-client-lite/platform'],
+  },
+];
+/** The full command line as an entry imports it (dist/main.js), and as the bundle beside it must. */
 const FULL_CLI = '../main.js';
 const FULL_CLI_FROM_BUNDLE = './main.js';
 
-const handOff = {
-  name: 'hand-off',
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) => {
-      if (args.kind !== 'dynamic-import' || KEPT_DYNAMIC.has(args.path)) return undefined;
-      if (args.path === FULL_CLI && args.importer === `${dist}pull/pull-entry.js`) return { path: FULL_CLI_FROM_BUNDLE, external: true };
-      return { path: `${basename(args.importer)}: ${args.path}`, namespace: 'not-bundled' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'not-bundled' }, (args) => ({
-      contents: `throw new Error(${JSON.stringify(`not in the pull entry bundle: ${args.path}`)});`,
-      loader: 'js',
-    }));
-  },
-};
+function handOff(bundle) {
+  const kept = new Set([...SETTINGS_DYNAMIC, ...bundle.kept]);
+  return {
+    name: 'hand-off',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind !== 'dynamic-import' || kept.has(args.path)) return undefined;
+        if (args.path === FULL_CLI && args.importer === `${dist}${bundle.entry}`) return { path: FULL_CLI_FROM_BUNDLE, external: true };
+        return { path: `${basename(args.importer)}: ${args.path}`, namespace: 'not-bundled' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'not-bundled' }, (args) => ({
+        contents: `throw Object.assign(new Error(${JSON.stringify(`not in the ${bundle.outfile} bundle: ${args.path}`)}), { code: 'BBOX_NOT_BUNDLED' });`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
-const options = {
-  entryPoints: [`${dist}pull/pull-entry.js`],
-  outfile: `${dist}pull-entry.cjs`,
+const optionsFor = (bundle) => ({
+  entryPoints: [`${dist}${bundle.entry}`],
+  outfile: `${dist}${bundle.outfile}`,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -58,16 +71,18 @@ const options = {
   external: ['js-yaml'],
   logOverride: { 'unsupported-require-call': 'silent' },
   logLevel: 'warning',
-  plugins: [handOff],
-};
+  plugins: [handOff(bundle)],
+});
 
-async function isCurrent() {
+async function isCurrent(options) {
   const [built, onDisk] = await Promise.all([build({ ...options, write: false }), readFile(options.outfile).catch(() => undefined)]);
   return onDisk !== undefined && Buffer.compare(Buffer.from(built.outputFiles[0].contents), onDisk) === 0;
 }
 
-if (!process.argv.includes('--check')) await build(options);
-else if (!(await isCurrent())) {
-  process.stderr.write(`${options.outfile} is missing or out of date: run pnpm run -s build\n`);
-  process.exitCode = 1;
+for (const options of BUNDLES.map(optionsFor)) {
+  if (!process.argv.includes('--check')) await build(options);
+  else if (!(await isCurrent(options))) {
+    process.stderr.write(`${options.outfile} is missing or out of date: run pnpm run -s build\n`);
+    process.exitCode = 1;
+  }
 }

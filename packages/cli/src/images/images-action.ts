@@ -15,10 +15,19 @@ export interface ImagesRequest extends CommonFlags {
 
 /** Runs `bbox images` and returns the exit code; errors are reported on stderr. */
 export async function runImages(req: ImagesRequest, io: CommandIo): Promise<number> {
+  try {
+    return await printImages(req, io);
+  } catch (err) {
+    return reportError(io, err);
+  }
+}
+
+/** Lists the images as `req` asks, writing stdout once at the end; throws what fails. */
+export async function printImages(req: ImagesRequest, io: CommandIo): Promise<number> {
   // The library loads while the settings are resolved.
   const loading = Promise.all([import('@broodbox/image'), import('../pull/refresh-failures.js'), import('oci-client-lite/platform')]);
   loading.catch(() => undefined);
-  try {
+  {
     const settings = await resolveSettings({ config: req.config, cacheDir: req.cacheDir }, { cwd: io.cwd, env: io.env });
     const [{ Cache, listImages }, { reportFailedRefreshes }, { formatPlatform, hostPlatform }] = await loading;
     const cache = new Cache(settings.cacheDir?.value);
@@ -35,7 +44,5 @@ export async function runImages(req: ImagesRequest, io: CommandIo): Promise<numb
       io.stdout.write(formatImages(rows, host, { noTrunc: req.noTrunc }));
     }
     return 0;
-  } catch (err) {
-    return reportError(io, err);
   }
 }
