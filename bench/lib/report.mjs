@@ -232,7 +232,7 @@ export function renderMarkdown(results, { partial = false } = {}) {
     'BENCH_ONLY=mirror BENCH_MERGE=1 pnpm bench   # re-measure rows and merge them into this file',
     '```',
     '',
-    'Scenario ids: cold, warm, always, top-layer, shared-base, list, concurrent, run, micro, mirror, verify-clone.',
+    'Scenario ids: cold, warm, always, top-layer, shared-base, list, images, concurrent, run, micro, mirror, verify-clone.',
     'Other options: `BENCH_DIR` (default /tmp/bench) and `BENCH_PORT` (default 5555) place the workloads and the',
     'loopback registry; `BENCH_SKIP=id,…`; `BENCH_BUDGET_S` (default 840) skips scenarios that would start after',
     'that many seconds; `BENCH_MIRROR_IMAGE=reference` runs the mirror scenario on the reference image.',
