@@ -72,23 +72,21 @@ export class InspectCommand extends BboxCommand {
   protected async perform(): Promise<number> {
     const settings = await this.settings({ ...(this.platform ? { platform: this.platform } : {}) });
     const lib = await import('@broodbox/image');
-    const platform = settings.platform?.value;
     let inspection: ImageInspection;
     if (this.remote) {
       const interrupt = watchInterrupts();
       try {
-        inspection = await lib.inspectRemote(this.target, {
-          ...(platform ? { platform } : {}),
-          registries: settings.registries,
-          noRegistryCache: settings.noRegistryCache.value,
-          signal: interrupt.signal,
-        });
+        const [{ pullOptionsFrom }, { registryCacheOption }] = await Promise.all([import('../pull/library-pull-options.js'), import('../registry-cache/pull-hook.js')]);
+        // Asked the way a pull asks: mirrors, registry caches, proxy and TLS settings alike.
+        const { cache: _cache, policy: _policy, ...asPull } = pullOptionsFrom(settings, new lib.Cache(settings.cacheDir?.value), interrupt.signal);
+        inspection = await lib.inspectRemote(this.target, { ...asPull, ...(await registryCacheOption(settings, this.io())) });
       } catch (err) {
         throw interrupt.explain(err);
       } finally {
         interrupt.dispose();
       }
     } else {
+      const platform = settings.platform?.value;
       inspection = await lib.inspectImage(await this.openCache(settings), this.target, platform ? { platform } : {});
     }
     this.context.stdout.write(this.json ? JSON.stringify(inspection) + '\n' : formatInspection(inspection));

@@ -2,16 +2,20 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RegistriesConfig } from 'oci-client-lite';
+import type { SettingFlags } from '../config/settings.js';
 import { refreshKey, refreshStateDir } from './refresh-failures.js';
 
-/** What the detached refresher needs: everything resolved, nothing left to read from config. */
+/**
+ * What the detached refresher needs: the ref, and the command's own flags and working directory,
+ * from which it resolves the same settings (registries, proxy, TLS, registry caches) as the command.
+ */
 export interface RefreshJob {
   ref: string;
   platform: string | undefined;
+  /** The cache the command used (absolute). */
   cacheDir: string;
-  registries: RegistriesConfig | undefined;
-  noRegistryCache: boolean;
+  flags: Pick<SettingFlags, 'config' | 'noRegistryCache'>;
+  cwd: string;
   /** See refreshKey. */
   key: string;
   log: string;

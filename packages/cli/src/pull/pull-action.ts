@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import { ImageError, type Cache, type PullOptions } from '@broodbox/image';
 import { CliError } from '../output/errors.js';
 import { reportError, warn, type CommandIo } from '../output/command-io.js';
@@ -69,9 +70,9 @@ async function pullOne(ref: string, req: PullRequest, io: CommandIo, settings: S
     startBackgroundRefresh({
       ref: result.ref,
       platform: settings.platform?.value,
-      cacheDir: cache.dir,
-      registries: settings.registries,
-      noRegistryCache: settings.noRegistryCache.value,
+      cacheDir: resolvePath(io.cwd, cache.dir),
+      flags: { config: req.config, noRegistryCache: req.noRegistryCache || undefined },
+      cwd: io.cwd,
     });
   }
   return result.digest;

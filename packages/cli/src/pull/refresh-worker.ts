@@ -20,7 +20,12 @@ async function recordFailure(job: RefreshJob, err: unknown): Promise<void> {
 }
 
 async function refresh(job: RefreshJob): Promise<number> {
-  const lib = await import('@broodbox/image');
+  const [lib, { resolveSettings }, { pullOptionsFrom }, { registryCacheOption }] = await Promise.all([
+    import('@broodbox/image'),
+    import('../config/settings.js'),
+    import('./library-pull-options.js'),
+    import('../registry-cache/pull-hook.js'),
+  ]);
   const cache = new lib.Cache(job.cacheDir);
   const lockName = `refresh-${job.key}`;
   log(`refresh of ${job.ref} started`);
@@ -28,12 +33,13 @@ async function refresh(job: RefreshJob): Promise<number> {
     return await cache.withLock(
       lockName,
       async () => {
+        // The command's settings, read again from its flags, working directory and environment.
+        const settings = await resolveSettings({ ...job.flags, cacheDir: job.cacheDir, platform: job.platform }, { cwd: job.cwd, env: process.env });
+        const io = { stdout: process.stdout, stderr: process.stdout, env: process.env, cwd: job.cwd };
         const r = await lib.pullWithFetcher(job.ref, {
-          cache,
+          ...pullOptionsFrom(settings, cache, new AbortController().signal),
+          ...(await registryCacheOption(settings, io)),
           policy: 'always',
-          ...(job.platform ? { platform: job.platform } : {}),
-          ...(job.registries ? { registries: job.registries } : {}),
-          noRegistryCache: job.noRegistryCache,
         });
         // A refresh that worked makes an older failure moot.
         await rm(failureFile(job.cacheDir, job.key), { force: true });

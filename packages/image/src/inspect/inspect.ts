@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { ClientOptions, ImageConfig, ImageManifest, Platform, ResolvedImage } from 'oci-client-lite';
+import type { ImageConfig, ImageManifest, ResolvedImage } from 'oci-client-lite';
 import { formatReference, parseReference } from 'oci-client-lite/reference';
 import { formatPlatform, hostPlatform, parsePlatform } from 'oci-client-lite/platform';
 import { cacheInternals, type Cache, type PlatformLike } from '../cache/cache.js';
@@ -9,8 +9,7 @@ import { type CacheLayout } from '../cache/layout.js';
 import { platformKey } from '../cache/ref-index.js';
 import { ImageNotFoundError } from '../errors/selection-errors.js';
 import { LAYOUT_PREFIX, LayoutFetcher, parseLayoutReference } from '../pull/layout-fetcher.js';
-import { RegistryFetcher } from '../pull/registry-fetcher.js';
-import type { Fetcher } from '../types.js';
+import { defaultFetcher, type PullOptions } from '../pull/pull.js';
 
 /** One layer of an inspected image. */
 export interface InspectedLayer {
@@ -139,26 +138,11 @@ export async function inspectImage(cache: Cache, target: string, opts: InspectIm
   return cachedInspection(layout, meta, found);
 }
 
-/** Options of {@link inspectRemote}. */
-export interface InspectRemoteOptions {
-  platform?: Platform | string;
-  /** Where to ask (default: the registry, with mirrors; a layout for `oci-layout:` refs). */
-  fetcher?: Fetcher;
-  registries?: ClientOptions['registries'];
-  insecure?: string[];
-  noRegistryCache?: boolean;
-  signal?: AbortSignal;
-}
-
-function fetcherFor(isLayout: boolean, opts: InspectRemoteOptions): Fetcher {
-  if (opts.fetcher) return opts.fetcher;
-  if (isLayout) return new LayoutFetcher();
-  return new RegistryFetcher({
-    ...(opts.registries ? { registries: opts.registries } : {}),
-    ...(opts.insecure ? { insecure: opts.insecure } : {}),
-    ...(opts.noRegistryCache ? { disableMirrors: true } : {}),
-  });
-}
+/**
+ * Options of {@link inspectRemote}: where and how to ask, as for a pull (`fetcher`, `registries`,
+ * `insecure`, `noRegistryCache`, `registryCache`, `network`), the platform, and a signal.
+ */
+export type InspectRemoteOptions = Pick<PullOptions, 'platform' | 'fetcher' | 'registries' | 'insecure' | 'noRegistryCache' | 'registryCache' | 'network' | 'signal'>;
 
 /**
  * Describes an image as the registry (or an `oci-layout:` source) serves it now, without pulling
@@ -169,7 +153,8 @@ export async function inspectRemote(ref: string, opts: InspectRemoteOptions = {}
   const isLayout = ref.startsWith(LAYOUT_PREFIX);
   const parsed = isLayout ? parseLayoutReference(ref) : parseReference(ref);
   const platform = opts.platform === undefined ? hostPlatform() : typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
-  const resolved: ResolvedImage = await fetcherFor(isLayout, opts).resolve(parsed, { platform, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const fetcher = opts.fetcher ?? (isLayout ? new LayoutFetcher() : defaultFetcher(opts));
+  const resolved: ResolvedImage = await fetcher.resolve(parsed, { platform, ...(opts.signal ? { signal: opts.signal } : {}) });
   return {
     ref: isLayout ? ref : formatReference(parsed),
     digest: resolved.digest,

@@ -79,7 +79,8 @@ function toPlatform(p: Platform | string | undefined): Platform {
   return typeof p === 'string' ? parsePlatform(p) : p;
 }
 
-function defaultFetcher(options: PullOptions): Fetcher {
+/** The fetcher a pull uses when given none: the registry, with mirrors, registry caches and the network options. */
+export function defaultFetcher(options: PullOptions): Fetcher {
   const clientOptions: ClientOptions = { ...options.network };
   if (options.registries) clientOptions.registries = options.registries;
   if (options.insecure) clientOptions.insecure = options.insecure;
