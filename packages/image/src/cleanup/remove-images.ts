@@ -1,7 +1,7 @@
 import { cacheInternals, type Cache } from '../cache/cache.js';
 import { displayRef, isDigestLike, matchDigest, normaliseRef } from '../cache/image-select.js';
 import type { EntryInfo, Inventory } from '../cache/inventory.js';
-import { listRefRecords, type RefRecord } from '../cache/ref-index.js';
+import { listRefRecords, type AliasRecord, type RefRecord } from '../cache/ref-index.js';
 import { EntrySharedError, ImageHeldError, ImageNotFoundError } from '../errors/selection-errors.js';
 import type { Cleanup, CleanupReport } from './report.js';
 
@@ -42,7 +42,8 @@ function select(inv: Inventory, target: string, force: boolean): { refs: Selecte
     if (chosen.length === 0) throw new ImageNotFoundError(target);
     return { refs: chosen, entries: new Set(chosen.map((r) => r.record.digest)) };
   }
-  const names = { refs, aliases: inv.aliases.filter((a) => a.record !== undefined) as Array<{ file: string; record: NonNullable<(typeof inv.aliases)[number]['record']> }>, entries: inv.entries.map((e) => e.digest) };
+  const aliases = inv.aliases.filter((a): a is { file: string; record: AliasRecord } => a.record !== undefined);
+  const names = { refs, aliases, entries: inv.entries.map((e) => e.digest) };
   const digest = matchDigest(names, target);
   const chosen = refs.filter((r) => r.record.digest === digest || r.record.topDigest === digest);
   const entries = new Set(chosen.map((r) => r.record.digest));
