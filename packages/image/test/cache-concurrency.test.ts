@@ -54,7 +54,7 @@ t.test('two concurrent pulls of one image build it once', async (t) => {
     new Child(`${buildEntry(dir, name)}
       say('ready');
       await next();
-      const path = await cache.withLock('image-' + meta.digest, async () => {
+      const path = await cache.withLock(lockNames.image(meta.digest), async () => {
         const hit = await cache.get(meta.digest);
         if (hit) return hit.path;
         await appendFile(${JSON.stringify(work)}, ${JSON.stringify(name)} + '\\n');
@@ -78,7 +78,7 @@ t.test('a pull killed mid-way leaves nothing visible; the next one takes over an
   await new Cache(dir).init();
   const victim = new Child(`${buildEntry(dir, 'victim', { lockStaleMs: 2000 })}
     await cache.hold(meta.digest);
-    await cache.withLock('image-' + meta.digest, async () => {
+    await cache.withLock(lockNames.image(meta.digest), async () => {
       const tmp = await build();
       say('working ' + tmp);
       await new Promise(() => {});
@@ -91,7 +91,7 @@ t.test('a pull killed mid-way leaves nothing visible; the next one takes over an
   t.equal(await cache.get(A), undefined, 'no partial entry is visible');
   await t.rejects(lstat(leftover), { code: 'ENOENT' }, 'opening the cache removed the dead pull\'s tmp dir');
   const next = new Child(`${buildEntry(dir, 'next', { lockStaleMs: 2000 })}
-    const path = await cache.withLock('image-' + meta.digest, async () => cacheWriter(cache).publishEntry(await build(), meta), { timeoutMs: 20000 });
+    const path = await cache.withLock(lockNames.image(meta.digest), async () => cacheWriter(cache).publishEntry(await build(), meta), { timeoutMs: 20000 });
     await cacheWriter(cache).recordRef('app', { digest: meta.digest });
     say('done ' + path);
   `);

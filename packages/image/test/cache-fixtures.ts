@@ -12,6 +12,7 @@ import { cacheWriter } from '../src/cache/writer.js';
 /** Absolute URL of the cache module, for child processes. */
 export const CACHE_MODULE = new URL('../src/cache/cache.ts', import.meta.url).href;
 export const WRITER_MODULE = new URL('../src/cache/writer.ts', import.meta.url).href;
+export const LOCK_MODULE = new URL('../src/cache/lock-names.ts', import.meta.url).href;
 const PKG_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 interface Teardown {
@@ -85,7 +86,7 @@ export class Child {
   private ended = false;
 
   constructor(code: string, env: Record<string, string> = {}) {
-    const body = `import { Cache } from ${JSON.stringify(CACHE_MODULE)};\nimport { cacheWriter } from ${JSON.stringify(WRITER_MODULE)};\n` +
+    const body = `import { Cache } from ${JSON.stringify(CACHE_MODULE)};\nimport { cacheWriter } from ${JSON.stringify(WRITER_MODULE)};\nimport { lockNames } from ${JSON.stringify(LOCK_MODULE)};\n` +
       `import { createInterface } from 'node:readline';\n` +
       `const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();\n` +
       `const next = async () => (await input.next()).value;\n` +

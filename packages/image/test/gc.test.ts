@@ -6,6 +6,7 @@ import { currentOwner } from '../src/cache/process-owner.js';
 import { CacheDirError } from '../src/errors/cache-errors.js';
 import { Child, fakeDigest, publishFake, publishFakeLayer, scratch, tempCache } from './cache-fixtures.js';
 import { cacheWriter } from '../src/cache/writer.js';
+import { lockNames } from '../src/cache/lock-names.js';
 
 const A = fakeDigest('a');
 const B = fakeDigest('b');
@@ -125,7 +126,7 @@ t.test('gc keeps a held entry and the layers of a pull in progress', async (t) =
 
 t.test('gc skips an entry whose image lock a pull holds', async (t) => {
   const { cache } = await populated(t);
-  await cache.withLock(`image-${B}`, async () => {
+  await cache.withLock(lockNames.image(B), async () => {
     const report = await cache.gc();
     t.same(report.skipped.filter((s) => s.kind === 'entry'), [{ kind: 'entry', id: B, reason: 'locked' }]);
     t.equal(await cache.hasEntry(B), true);

@@ -62,6 +62,9 @@ t.test('parseDuration units, combinations and errors', async (t) => {
   t.equal(parseDuration('1d2h3m4s'), D + 2 * H + 3 * 60_000 + 4000);
   t.equal(parseDuration('1.5h'), 1.5 * H);
   t.equal(parseDuration('0'), 0);
+  t.equal(parseDuration('24H'), 24 * H, 'units in any case');
+  t.equal(parseDuration('1H30M'), parseDuration('1h30m'));
+  t.same(parsePullPolicy('max-age=24H'), parsePullPolicy('max-age=24h'), 'a policy reads its duration the same way');
   for (const bad of ['', '5', 'h', '5y', '1h 30m', '-1h', '1h30', 'abc', '1000000000w']) {
     const err = t.throws(() => parseDuration(bad), InvalidDurationError, JSON.stringify(bad)) as InvalidDurationError;
     t.equal(err.code, 'INVALID_DURATION');
