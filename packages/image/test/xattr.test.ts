@@ -234,6 +234,12 @@ console.log(JSON.stringify(index.entries.map((e) => [e.path, e.xattrs ?? null]))
   // One self-contained file, so the unprivileged child needs nothing from the checkout, which may
   // sit where that user cannot read (a 0700 home or temporary directory).
   await build({ entryPoints: [entry], outfile: script, bundle: true, platform: 'node', format: 'esm', logLevel: 'error' });
+  // The worker threads load from files beside the module that starts them: beside the bundle here.
+  for (const thread of ['layers/store-thread', 'compose/plan-thread']) {
+    const out = join(work, `${thread.split('/')[1]!}.js`);
+    await build({ entryPoints: [join(src, `${thread}.ts`)], outfile: out, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
+    await chmod(out, 0o644);
+  }
   await chmod(script, 0o644);
   // `env -u`: the test runner adds its own preload to NODE_OPTIONS of every child, read from the checkout.
   const child = spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, script], { uid: NOBODY, gid: NOBODY, cwd: work, encoding: 'utf8' });
