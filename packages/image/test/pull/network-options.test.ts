@@ -2,7 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import type { LookupFunction } from 'node:net';
 import { buildImage, makeLayer, makeTestCa, pushImage, startForwardProxy, startRegistry, tempDir } from '@broodbox/testkit';
-import { Cache, pullWithFetcher } from '../src/index.js';
+import { Cache, pullWithFetcher } from '../../src/index.js';
 
 // pullWithFetcher hands `registries` (with tls) and `network` (proxy, certs.d, lookup, warnings) to
 // the registry client it makes: the same options as a RegistryClient user has.
