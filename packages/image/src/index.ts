@@ -16,6 +16,7 @@ export type { PurgeOptions } from './cleanup/purge.js';
 export type { RefRecord } from './cache/ref-index.js';
 export type { EntryMeta, PublishMeta, EntryLayer } from './cache/entry-meta.js';
 export type { HeldLock, LockOptions, LockRelease, LockTakeover } from './cache/lock.js';
+export { lockNames } from './cache/lock-names.js';
 export { defaultCacheDir, LAYOUT_VERSION } from './cache/layout.js';
 export type { VerifyOptions, VerifyReport, EntryVerdict } from './verify/verify.js';
 export type { LayerVerdict } from './verify/layer-verify.js';
@@ -40,9 +41,11 @@ export {
   formatPullPolicy,
   InvalidPullPolicyError,
   PULL_POLICY_VALUES,
+  PULL_POLICY_KINDS,
   PULL_POLICY_ALIASES,
 } from './pull/policy.js';
-export { parseDuration, formatDuration, InvalidDurationError } from './pull/duration.js';
+export { parseDuration, formatDuration, InvalidDurationError, DURATION_FORMS } from './pull/duration.js';
+export { isSha256Digest, SHA256_DIGEST_RE } from './digest.js';
 export { RegistryFetcher } from './pull/registry-fetcher.js';
 export { LayoutFetcher, parseLayoutReference, formatLayoutReference, LAYOUT_PREFIX } from './pull/layout-fetcher.js';
 export { PullError, LayoutError, UnsupportedLayerError, InvalidImageError, PinnedDigestMismatchError } from './errors/pull-errors.js';

@@ -12,10 +12,10 @@ import {
   defaultCacheDir,
   ENTRY_FILES,
   existingLayout,
-  isSha256Digest,
   openLayout,
   pathExists,
 } from './layout.js';
+import { isSha256Digest } from '../digest.js';
 import type { CleanupContext, CleanupReport } from '../cleanup/report.js';
 import { readEntryMeta, readEntrySummary, type EntryMeta } from './entry-meta.js';
 import type { EvictOptions } from '../cleanup/evict.js';
@@ -332,7 +332,7 @@ export class Cache {
    * Runs `fn` under the cross-process lock `name`: waits while another live process holds it; the
    * lock of a holder that is dead is taken over at once (`fn` is told so by `lock.takeover`), and
    * that of a holder on another host or pid namespace once it is not refreshed for `lockStaleMs`.
-   * gc skips entries and layers whose `image-<digest>` / `layer-<diffID>` lock is held.
+   * gc skips entries and layers whose lock ({@link lockNames}) is held.
    */
   async withLock<T>(name: string, fn: (lock: HeldLock) => Promise<T>, opts: Omit<LockOptions, 'staleMs'> = {}): Promise<T> {
     const layout = await this.layout();

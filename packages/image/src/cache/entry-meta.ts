@@ -1,8 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { ImageConfig, ImageManifest, Platform } from 'oci-client-lite';
 import { CacheCorruptError } from '../errors/cache-errors.js';
-import { checkDigest, isSha256Digest, type CacheLayout } from './layout.js';
+import { checkDigest, type CacheLayout } from './layout.js';
+import { isSha256Digest } from '../digest.js';
 import { platformKey } from './ref-index.js';
+import { readJsonFile } from './json-file.js';
 
 /** One layer of an entry, as the manifest and config describe it. */
 export interface EntryLayer {
@@ -108,18 +110,6 @@ export async function readLayerRecord(path: string): Promise<LayerRecord | undef
 }
 
 /** The composer's summary an entry recorded at publish (for verification); undefined when none. */
-export async function readEntrySummary(layout: CacheLayout, digest: string): Promise<unknown> {
-  const path = layout.entryFile(digest, 'summary');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new CacheCorruptError(path, 'summary.json is not valid JSON', { cause: err });
-  }
+export function readEntrySummary(layout: CacheLayout, digest: string): Promise<unknown> {
+  return readJsonFile(layout.entryFile(digest, 'summary'), 'summary.json is not valid JSON');
 }

@@ -3,7 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntryHolder } from '../errors/selection-errors.js';
 import type { CacheLayout } from './layout.js';
-import { lockHolder, lockNames } from './lock.js';
+import { lockHolder } from './lock.js';
+import { lockNames } from './lock-names.js';
 import { ownerState, parseOwner, type Owner } from './process-owner.js';
 
 const HOLD_NAME_RE = /^(\d+-\d+-\d+)\.[a-f0-9]+\.json$/;

@@ -3,13 +3,13 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CacheDirError, CacheVersionError, InvalidDigestError } from '../errors/cache-errors.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { isSha256Digest } from '../digest.js';
 
 /** Version of the on-disk layout described in docs/cache-layout.md. */
 export const LAYOUT_VERSION = 1;
 /** First word of the VERSION file: what makes a directory a bbox image cache. */
 export const VERSION_MAGIC = 'broodbox-image-cache';
 
-const SHA256_RE = /^sha256:[a-f0-9]{64}$/;
 const SUBDIRS = ['images', 'layers', 'refs', 'aliases', 'locks', 'holds', 'tmp'] as const;
 
 /** Names inside an entry directory that belong to the cache itself, never artifacts. */
@@ -20,10 +20,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
   const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
   return join(base, 'broodbox', 'images');
-}
-
-export function isSha256Digest(s: unknown): s is string {
-  return typeof s === 'string' && SHA256_RE.test(s);
 }
 
 export function checkDigest(digest: string, what = 'digest'): string {
@@ -39,7 +35,7 @@ export function digestDirName(digest: string): string {
 /** `sha256-<hex>` → `sha256:<hex>`; undefined for any other name. */
 export function digestFromDirName(name: string): string | undefined {
   const d = name.replace('-', ':');
-  return SHA256_RE.test(d) && name.startsWith('sha256-') ? d : undefined;
+  return isSha256Digest(d) && name.startsWith('sha256-') ? d : undefined;
 }
 
 /** Every path of the cache, computed from its root. Does no I/O. */

@@ -249,9 +249,3 @@ export async function withLock<T>(locksDir: string, name: string, fn: (lock: Hel
     await release();
   }
 }
-
-/** Lock names shared by the puller and gc: a pull holds them while it builds; gc skips what is locked. */
-export const lockNames = {
-  image: (digest: string) => `image-${digest}`,
-  layer: (diffID: string) => `layer-${diffID}`,
-};

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Platform } from 'oci-client-lite';
 import { formatPlatform, hostPlatform, parsePlatform } from 'oci-client-lite/platform';
 import { prepareAtomicWrite, writeFileAtomic, type PreparedWrite } from './atomic-write.js';
 import { CacheCorruptError } from '../errors/cache-errors.js';
-import { isSha256Digest, type CacheLayout } from './layout.js';
+import { type CacheLayout } from './layout.js';
+import { isSha256Digest } from '../digest.js';
 import { tmpName } from './tmp-dirs.js';
+import { readJsonFile } from './json-file.js';
 
 /** Where a normalised reference pointed when it was last resolved, for one platform. */
 export interface RefRecord {
@@ -51,21 +53,6 @@ export function aliasFile(layout: CacheLayout, indexDigest: string, platform: st
   return keyFile(layout.aliases, indexDigest, platform);
 }
 
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new CacheCorruptError(path, 'not valid JSON', { cause: err });
-  }
-}
-
 function toRefRecord(path: string, v: unknown): RefRecord {
   const r = v as Partial<Record<keyof RefRecord, unknown>> & { resolvedAt?: unknown };
   const resolvedAt = typeof r?.resolvedAt === 'string' ? Date.parse(r.resolvedAt) : NaN;
@@ -84,7 +71,7 @@ function toRefRecord(path: string, v: unknown): RefRecord {
 /** The record of `ref` for `platform`, undefined when none (or when the file is another ref's). */
 export async function readRefRecord(layout: CacheLayout, ref: string, platform: string): Promise<RefRecord | undefined> {
   const path = refFile(layout, ref, platform);
-  const v = await readJson(path);
+  const v = await readJsonFile(path);
   if (v === undefined) return undefined;
   const rec = toRefRecord(path, v);
   return rec.ref === ref && rec.platform === platform ? rec : undefined;
@@ -104,7 +91,7 @@ export function prepareRefRecord(layout: CacheLayout, rec: RefRecord): Promise<P
 /** @returns true when a record was removed. */
 export async function removeRefRecord(layout: CacheLayout, ref: string, platform: string): Promise<boolean> {
   const path = refFile(layout, ref, platform);
-  const existed = (await readJson(path)) !== undefined;
+  const existed = (await readJsonFile(path)) !== undefined;
   await rm(path, { force: true });
   return existed;
 }
@@ -124,7 +111,7 @@ function toAliasRecord(path: string, v: unknown): AliasRecord {
 
 export async function readAlias(layout: CacheLayout, indexDigest: string, platform: string): Promise<AliasRecord | undefined> {
   const path = aliasFile(layout, indexDigest, platform);
-  const v = await readJson(path);
+  const v = await readJsonFile(path);
   if (v === undefined) return undefined;
   const rec = toAliasRecord(path, v);
   return rec.indexDigest === indexDigest && rec.platform === platform ? rec : undefined;
@@ -145,7 +132,7 @@ async function listJson<T>(dir: string, parse: (path: string, v: unknown) => T):
   const read = await Promise.all(
     files.map(async (file): Promise<{ file: string; record?: T } | undefined> => {
       try {
-        const v = await readJson(file);
+        const v = await readJsonFile(file);
         return v === undefined ? undefined : { file, record: parse(file, v) };
       } catch (err) {
         if (!(err instanceof CacheCorruptError)) throw err;

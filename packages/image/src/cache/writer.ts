@@ -7,7 +7,8 @@ import type { CleanupReport } from '../cleanup/report.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { cacheInternals, type Cache, type PlatformLike } from './cache.js';
 import { readEntrySummary, toEntryMeta, writeEntryMeta, type PublishMeta } from './entry-meta.js';
-import { checkDigest, ENTRY_FILES, isSha256Digest, pathExists, type CacheLayout } from './layout.js';
+import { checkDigest, ENTRY_FILES, pathExists, type CacheLayout } from './layout.js';
+import { isSha256Digest } from '../digest.js';
 import { platformKey, prepareRefRecord, readAlias, writeAlias, type RefRecord } from './ref-index.js';
 import { makeTmpDir, tmpName } from './tmp-dirs.js';
 

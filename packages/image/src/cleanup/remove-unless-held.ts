@@ -1,7 +1,8 @@
 import { rename, rm } from 'node:fs/promises';
 import type { CacheLayout } from '../cache/layout.js';
 import { heldDigests } from '../cache/holds.js';
-import { lockNames, tryLock } from '../cache/lock.js';
+import { tryLock } from '../cache/lock.js';
+import { lockNames } from '../cache/lock-names.js';
 import { moveToTrash } from './delete-tree.js';
 
 /** What a guarded removal did. */

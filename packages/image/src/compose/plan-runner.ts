@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../start-worker.js';
 import { MaterialiseError } from '../errors/layer-errors.js';
 
 /** Directory to make: path, mode, uid, gid, mtime (s). Listed parents first. */
@@ -18,70 +19,25 @@ export type PlanSymlink = [string, string, number, number, number, string[]];
  */
 export type PlanStep = ['dirs', PlanDir[]] | ['links', PlanLink[]] | ['symlinks', PlanSymlink[]] | ['meta', PlanDir[]] | ['remove', string[]];
 
-/**
- * Makes the planned tree with synchronous calls on a worker thread: link() and mkdir() cost
- * microseconds, so a round trip through the libuv pool per call would dominate, and the main
- * thread stays free (lock heartbeats, progress, other pulls) meanwhile. The plan arrives in
- * batches, so neither thread ever holds a copy of all of it. Plain JavaScript source so it
- * loads the same way from the compiled package and from TypeScript sources.
- */
-const WORKER_SOURCE = String.raw`
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const path = require('node:path');
-const { dest, chown, existing } = workerData;
-const at = (p) => (p === '' ? dest : path.join(dest, p));
-const steps = {
-  dirs(list) {
-    for (const d of list) fs.mkdirSync(at(d[0]), { mode: 0o700 });
-  },
-  links(list) {
-    for (const [src, dst] of list) fs.linkSync(src, at(dst));
-  },
-  symlinks(list) {
-    for (const [p, target, uid, gid, mtime, others] of list) {
-      const abs = at(p);
-      fs.symlinkSync(target, abs);
-      if (chown) fs.lchownSync(abs, uid, gid);
-      fs.lutimesSync(abs, mtime, mtime);
-      for (const o of others) fs.linkSync(abs, at(o));
-    }
-  },
-  // Paths come from the in-memory tree of what this worker's plan made: every parent is a real
-  // directory, and a recursive rm never follows symlinks.
-  remove(list) {
-    for (const p of list) fs.rmSync(at(p), { recursive: true, force: true });
-  },
-  // After every child exists: adding a child changes a directory's mtime, and a read-only
-  // mode would stop the children being made.
-  meta(list) {
-    for (const [p, mode, uid, gid, mtime] of list) {
-      const abs = at(p);
-      if (chown) fs.chownSync(abs, uid, gid);
-      fs.chmodSync(abs, mode);
-      fs.utimesSync(abs, mtime, mtime);
-    }
-  },
-};
-let failed = false;
-function run(fn) {
-  if (failed) return;
-  try {
-    fn();
-    parentPort.postMessage({ ok: true });
-  } catch (err) {
-    failed = true;
-    parentPort.postMessage({ ok: false, message: err.message, code: err.code });
-  }
-}
-run(() => existing || fs.mkdirSync(dest, { mode: 0o700 }));
-parentPort.on('message', ([kind, list]) => run(() => steps[kind](list)));
-`;
-
 /** Batches handed to the worker before waiting for its answers: keeps it busy, and memory bounded. */
 const STEPS_AHEAD = 2;
 
-type Answer = { ok: boolean; message?: string; code?: string };
+/** What the plan thread (plan-thread.ts) answers for making `dest` and for each step. */
+export interface PlanAnswer {
+  ok: boolean;
+  message?: string;
+  code?: string;
+}
+
+type Answer = PlanAnswer;
+
+/** What the plan thread is started with. */
+export interface PlanThreadData {
+  dest: string;
+  chown: boolean;
+  /** `dest` exists already: a tree this module made earlier (a staged compose). */
+  existing: boolean;
+}
 
 /**
  * Makes `dest` (which must not exist, unless `existing`: a tree this module made earlier) and
@@ -95,10 +51,11 @@ export async function runMaterialisePlan(
   { existing = false } = {},
 ): Promise<void> {
   signal?.throwIfAborted();
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { dest, chown, existing },
-  });
+  // Synchronous calls on a thread of their own: the main thread stays free (lock heartbeats,
+  // progress, other pulls) meanwhile. The plan arrives in batches, so neither thread ever holds a
+  // copy of all of it.
+  const workerData: PlanThreadData = { dest, chown, existing };
+  const worker = startWorker(import.meta.url, 'plan-thread', { workerData });
   const answers = answerQueue(worker);
   try {
     // The first answer is for making `dest`.

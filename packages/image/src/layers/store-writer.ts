@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { StoreWriteError } from '../errors/layer-errors.js';
 import { FILES_PER_BUCKET, storeBucket, storeFilePath } from './layer-index.js';
-import { startStoreWorker, type StoreAck, type StoreBatch, type StoreOp } from './store-worker.js';
+import { startWorker } from '../start-worker.js';
+import type { StoreAck, StoreBatch, StoreOp } from './store-thread.js';
 
 /** Operations as gathered, before their bytes are packed into the batch buffer. */
 type PendingOp =
@@ -61,7 +62,7 @@ export class StoreWriter {
     private readonly dir: string,
     private readonly opts: StoreWriterOptions,
   ) {
-    this.worker = startStoreWorker();
+    this.worker = startWorker(import.meta.url, 'store-thread');
     this.worker.on('message', (ack: StoreAck) => this.onAck(ack));
     this.worker.on('error', (err) => {
       this.failure ??= err;

@@ -1,13 +1,18 @@
 import { ImageError } from '../errors/image-error.js';
 
+/**
+ * What {@link parseDuration} reads, for messages and help: the one duration syntax of bbox, in the
+ * library and in every CLI flag, variable and config key that takes a duration.
+ */
+export const DURATION_FORMS = 'a number and a unit (ms, s, m, h, d, w; any case), combined like 1h30m (e.g. 30s, 15m, 24h, 7d)';
+
 /** A duration string that {@link parseDuration} cannot read. */
 export class InvalidDurationError extends ImageError {
   readonly value: string;
   constructor(value: string, detail: string) {
     super(
       'INVALID_DURATION',
-      `invalid duration ${JSON.stringify(value)}: ${detail}; write a number and a unit (ms, s, m, h, d, w), ` +
-        'combined like 1h30m (e.g. 30s, 15m, 24h, 7d)',
+      `invalid duration ${JSON.stringify(value)}: ${detail}; write ${DURATION_FORMS}`,
     );
     this.value = value;
   }
@@ -20,7 +25,8 @@ const MAX_MS = 100 * 365 * UNIT_MS.d!;
 
 /**
  * Parses `30s`, `15m`, `24h`, `7d`, `2w`, `500ms` and combinations like `1h30m` into milliseconds.
- * Units are case-insensitive; `0` alone is accepted. A bare number with no unit is refused as ambiguous.
+ * Units are case-insensitive (`24H` is `24h`, `1H30M` is `1h30m`): a config file and a flag read the
+ * same text the same way. `0` alone is accepted. A bare number with no unit is refused as ambiguous.
  */
 export function parseDuration(input: string): number {
   const s = input.trim().toLowerCase();

@@ -9,6 +9,7 @@ import { selectManifest } from 'oci-client-lite/platform';
 import { parseImageConfig, parseManifest } from 'oci-client-lite/manifest';
 import type { Fetcher } from '../types.js';
 import { LayoutError } from '../errors/pull-errors.js';
+import { isSha256Digest } from '../digest.js';
 
 /** Prefix of references that name a local OCI image layout: `oci-layout:PATH[:TAG|@DIGEST]`. */
 export const LAYOUT_PREFIX = 'oci-layout:';
@@ -28,7 +29,7 @@ export function parseLayoutReference(s: string, cwd = process.cwd()): Reference 
   let digest: string | undefined;
   let tag: string | undefined;
   const at = rest.lastIndexOf('@');
-  if (at > 0 && /^sha256:[0-9a-f]{64}$/.test(rest.slice(at + 1))) {
+  if (at > 0 && isSha256Digest(rest.slice(at + 1))) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
   }
@@ -48,9 +49,8 @@ export function formatLayoutReference(ref: Reference): string {
 }
 
 function blobPath(layout: string, digest: string): string {
-  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
-  if (!m) throw new LayoutError(`unsupported or malformed digest ${JSON.stringify(digest)} in layout ${layout}`);
-  return join(layout, 'blobs', 'sha256', m[1]!);
+  if (!isSha256Digest(digest)) throw new LayoutError(`unsupported or malformed digest ${JSON.stringify(digest)} in layout ${layout}`);
+  return join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length));
 }
 
 /** Reads a small blob and checks its digest: a layout on disk is no more trusted than a registry. */

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import type { Descriptor, Platform, Reference, ResolvedImage } from 'oci-client-lite';
 import type { Cache } from '../cache/cache.js';
 import { cacheWriter } from '../cache/writer.js';
+import { lockNames } from '../cache/lock-names.js';
 import { extractLayer, readLayerIndex } from '../layers/extract.js';
 import { composeLowerStage, composeRootfs, finishStagedCompose, type ComposeResult, type StagedTree, type StoredLayer } from '../compose/compose.js';
 import { runTogether } from './run-together.js';
@@ -10,8 +11,8 @@ import { layerCompression } from '../layers/media-type.js';
 import { InvalidImageError } from '../errors/pull-errors.js';
 import { CacheFullError } from '../errors/cache-errors.js';
 import { LayerConflictError, LayerError } from '../errors/layer-errors.js';
-import { DEFAULT_LIMITS } from '../layers/limits.js';
 import type { ExtractLimits, Fetcher, PullProgress, PullWarning, RootFS } from '../types.js';
+import { isSha256Digest } from '../digest.js';
 
 /** What bringing an image into the cache cost. */
 export interface MaterialiseStats {
@@ -36,7 +37,8 @@ export interface MaterialiseOptions {
   platform: Platform;
   signal?: AbortSignal;
   onProgress?: (e: PullProgress) => void;
-  limits?: Partial<ExtractLimits>;
+  /** Resolved once by the caller (`resolveExtractLimits`): every field set and checked. */
+  limits: ExtractLimits;
 }
 
 /** Layer downloads and extractions running at once: the disk, not the network, is the bottleneck. */
@@ -54,7 +56,7 @@ function checkShape(img: ResolvedImage): string[] {
     throw new InvalidImageError(`image ${img.digest} lists ${layers.length} layers but its config has ${diffIDs.length} diff_ids`);
   }
   for (const d of diffIDs) {
-    if (!/^sha256:[0-9a-f]{64}$/.test(d)) throw new InvalidImageError(`image ${img.digest} has a malformed diff_id ${JSON.stringify(d)}`);
+    if (!isSha256Digest(d)) throw new InvalidImageError(`image ${img.digest} has a malformed diff_id ${JSON.stringify(d)}`);
   }
   for (const l of layers) layerCompression(l);
   return diffIDs;
@@ -78,7 +80,7 @@ export async function materialise(
   const bytes = img.manifest.layers.reduce((n, l) => n + l.size, 0);
   opts.onProgress?.({ type: 'resolved', ref: opts.refString, digest: img.digest, layers: diffIDs.length, bytes });
 
-  const filled = cache.withLock(`image-${img.digest}`, () => fill(cache, fetcher, img, diffIDs, opts, stats));
+  const filled = cache.withLock(lockNames.image(img.digest), () => fill(cache, fetcher, img, diffIDs, opts, stats));
   return filled.then(({ rootfs, stats: { stored: _, ...reported } }) => ({ rootfs, stats: reported }), async (err: unknown) => {
     if (!isNoSpace(err)) throw err;
     // Out of space: the layers this pull stored help no one while the image cannot fit, so they
@@ -150,7 +152,7 @@ async function stagedFill(
   opts: MaterialiseOptions,
   stats: RunStats,
 ): Promise<RootFS> {
-  const { maxBytes } = { ...DEFAULT_LIMITS, ...opts.limits };
+  const { maxBytes } = opts.limits;
   const lower = await storedLayers(cache, img, diffIDs.slice(0, stored), maxBytes);
   const tmp = await cacheWriter(cache).createTmpDir('rootfs');
   const dest = join(tmp, 'rootfs');
@@ -235,7 +237,7 @@ async function ensureLayer(
     return;
   }
   const lockOpts = opts.signal ? { signal: opts.signal } : {};
-  await cache.withLock(`layer-${diffID}`, async () => {
+  await cache.withLock(lockNames.layer(diffID), async () => {
     if (await cacheWriter(cache).hasLayer(diffID)) {
       stats.layersReused++;
       return;
@@ -251,7 +253,7 @@ async function ensureLayer(
         compression: layerCompression(desc),
         diffID,
         dir: tmp,
-        limits: { ...DEFAULT_LIMITS, ...opts.limits },
+        limits: opts.limits,
         ...(opts.signal ? { signal: opts.signal } : {}),
         onWarning: (w) => {
           if (!stats.warnings?.some((x) => x.code === w.code)) (stats.warnings ??= []).push(w);
@@ -270,8 +272,7 @@ async function ensureLayer(
 }
 
 async function compose(cache: Cache, img: ResolvedImage, diffIDs: string[], opts: MaterialiseOptions): Promise<RootFS> {
-  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const layers = await storedLayers(cache, img, diffIDs, limits.maxBytes);
+  const layers = await storedLayers(cache, img, diffIDs, opts.limits.maxBytes);
   const tmp = await cacheWriter(cache).createTmpDir('rootfs');
   try {
     const composed = await composeRootfs(layers, join(tmp, 'rootfs'), { records: false });

@@ -2,8 +2,11 @@ import { ImageError } from '../errors/image-error.js';
 import { formatDuration, InvalidDurationError, parseDuration } from './duration.js';
 import type { PullPolicy } from '../types.js';
 
-/** The canonical spellings, as listed in error messages and help. */
+/** The canonical spellings, as listed in error messages and help. The one list: front ends reuse it. */
 export const PULL_POLICY_VALUES = ['if-not-present', 'always', 'never', 'background', 'max-age=<duration>'] as const;
+
+/** Every `kind` of a {@link PullPolicy}, in the order of {@link PULL_POLICY_VALUES}. */
+export const PULL_POLICY_KINDS = ['if-not-present', 'always', 'never', 'background', 'max-age'] as const satisfies readonly PullPolicy['kind'][];
 
 /**
  * Other tools' spellings (lower-cased) and what they mean here. podman's `newer` pulls when the

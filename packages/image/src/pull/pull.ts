@@ -12,6 +12,8 @@ import type { RegistryCacheHook } from '../registry-cache/mirror-hook.js';
 import type { MaterialiseStats } from './materialise.js';
 import { PinnedDigestMismatchError, PullError } from '../errors/pull-errors.js';
 import type { ExtractLimits, Fetcher, PullPolicy, PullProgress, RefreshResult, RootFS } from '../types.js';
+import { isSha256Digest } from '../digest.js';
+import { resolveExtractLimits } from '../layers/limits.js';
 
 /** Options of {@link pullWithFetcher}. */
 export interface PullOptions {
@@ -65,6 +67,8 @@ export interface PullResult extends RootFS {
 
 interface Target {
   ref: Reference;
+  /** `options.limits` with the defaults filled in (an `undefined` field keeps its default). */
+  limits: ExtractLimits;
   refString: string;
   fetcher: Fetcher;
   platform: Platform;
@@ -94,7 +98,8 @@ function toTarget(refString: string, options: PullOptions): Target {
   const ref = isLayout ? parseLayoutReference(refString) : parseReference(refString);
   const fetcher = options.fetcher ?? (isLayout ? new LayoutFetcher() : defaultFetcher(options));
   const format = isLayout ? formatLayoutReference : formatReference;
-  return { ref, refString: format(ref), fetcher, platform: toPlatform(options.platform), cache: options.cache ?? new Cache(), options };
+  const limits = resolveExtractLimits(options.limits);
+  return { ref, refString: format(ref), limits, fetcher, platform: toPlatform(options.platform), cache: options.cache ?? new Cache(), options };
 }
 
 function result(rootfs: RootFS, policy: PullPolicy, stats: Partial<PullStats> & { network: boolean }): PullResult {
@@ -140,7 +145,7 @@ function tagOnly(t: Target): Target {
 
 function pinnedDigest(t: Target): string | undefined {
   const asked = t.options.digest;
-  if (asked && !/^sha256:[0-9a-f]{64}$/.test(asked)) {
+  if (asked && !isSha256Digest(asked)) {
     throw new PullError('INVALID_DIGEST', `digest option ${JSON.stringify(asked)} is not a sha256 digest (sha256:<64 hex>)`);
   }
   if (asked && t.ref.digest && asked !== t.ref.digest) {
@@ -320,6 +325,6 @@ function materialiseOptions(t: Target) {
     platform: t.platform,
     ...(t.options.signal ? { signal: t.options.signal } : {}),
     ...(t.options.onProgress ? { onProgress: t.options.onProgress } : {}),
-    ...(t.options.limits ? { limits: t.options.limits } : {}),
+    limits: t.limits,
   };
 }

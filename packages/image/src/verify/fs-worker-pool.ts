@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../start-worker.js';
 
 /** What a batch op found at a path (never following a symlink). */
 export interface PathInfo {
@@ -24,55 +25,18 @@ export type BatchOp = { op: 'stat'; path: string; hash?: boolean; readlink?: boo
 export type BatchResult = PathInfo | { error?: string; names?: string[] };
 
 /**
- * Synchronous lstat, open(O_NOFOLLOW)+read+sha256, readlink and readdir on worker threads: a tree
- * of tens of thousands of small files costs mostly per-call overhead, which a round trip through
- * the libuv pool per call would multiply, and hashing stays off the main thread. Plain
- * JavaScript source so it loads the same way from the compiled package and from TypeScript.
+ * Synchronous lstat, open(O_NOFOLLOW)+read+sha256, readlink and readdir on worker threads
+ * (fs-thread.ts): a tree of tens of thousands of small files costs mostly per-call overhead,
+ * which a round trip through the libuv pool per call would multiply, and hashing stays off the
+ * main thread. A few threads; {@link close} when done.
  */
-const WORKER_SOURCE = String.raw`
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const crypto = require('node:crypto');
-const buf = Buffer.allocUnsafe(1 << 20);
-const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
-const typeOf = (st) => st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink'
-  : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : 'device';
-function hash(path, inode) {
-  const fd = fs.openSync(path, FLAGS);
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.dev + ':' + st.ino !== inode) return undefined;
-    const h = crypto.createHash('sha256');
-    let n;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-    return 'sha256:' + h.digest('hex');
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-function run(o) {
-  try {
-    if (o.op === 'list') return { names: fs.readdirSync(o.path) };
-    const st = fs.lstatSync(o.path);
-    const r = { type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, size: st.size, inode: st.dev + ':' + st.ino };
-    if (o.readlink && r.type === 'symlink') r.target = fs.readlinkSync(o.path);
-    if (o.hash && r.type === 'file') r.digest = hash(o.path, r.inode);
-    return r;
-  } catch (err) {
-    return { error: err.code || err.message };
-  }
-}
-parentPort.on('message', (ops) => parentPort.postMessage(ops.map(run)));
-`;
-
-/** A few worker threads that run {@link BatchOp}s; {@link close} when done. */
 export class FsWorkerPool {
   private readonly workers: Worker[];
   /** Batches run one after another: each thread answers its messages in order, one listener at a time. */
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(threads = Math.max(1, Math.min(4, availableParallelism()))) {
-    this.workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true }));
+    this.workers = Array.from({ length: threads }, () => startWorker(import.meta.url, 'fs-thread'));
   }
 
   /** Runs `ops` split across the threads; results in the order of `ops`. */
