@@ -4,7 +4,8 @@
  * verdict is cached per host boot and QEMU binary.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Accelerator, Backend, MachineConfig } from './backend.js';
 import { AcceleratorError } from './errors.js';
@@ -23,6 +24,8 @@ export interface AccelOptions {
   cacheDir: string;
   /** Time limit of the probe boot (default 10 s). */
   probeTimeoutMs?: number;
+  /** Told, in one line, why `auto` falls back to TCG when the reason is one the user can fix. */
+  onNotice?: (line: string) => void;
 }
 
 /** Resolves `auto` to `kvm` or `tcg`; `kvm` fails clearly when /dev/kvm cannot be opened. */
@@ -34,11 +37,47 @@ export async function chooseAccelerator(request: AccelRequest | undefined, opts:
   if (req === 'tcg') return 'tcg';
   const kvmOpens = await access('/dev/kvm', constants.R_OK | constants.W_OK).then(() => true, () => false);
   if (req === 'kvm') {
-    if (!kvmOpens) throw new AcceleratorError('accelerator kvm was asked for but /dev/kvm cannot be opened: use --accel tcg, or give this user access to /dev/kvm');
+    if (!kvmOpens) {
+      const why = (await kvmAccessHint()) ?? 'this host has no /dev/kvm (no KVM support, or it is not passed to this container)';
+      throw new AcceleratorError(`accelerator kvm was asked for but /dev/kvm cannot be opened: ${why}; or use --accel tcg`);
+    }
     return 'kvm';
   }
-  if (!kvmOpens) return 'tcg';
+  if (!kvmOpens) {
+    const hint = await kvmAccessHint();
+    if (hint) opts.onNotice?.(`${hint}; running under TCG (software emulation, much slower) meanwhile`);
+    return 'tcg';
+  }
   return (await kvmWorks(opts)) ? 'kvm' : 'tcg';
+}
+
+/**
+ * How this user gets KVM when /dev/kvm exists but cannot be opened: join the group that owns it
+ * (Debian: `kvm`). Undefined when there is no /dev/kvm at all (nothing a group can fix).
+ */
+export async function kvmAccessHint(device = '/dev/kvm'): Promise<string | undefined> {
+  const st = await stat(device).catch(() => undefined);
+  if (!st) return undefined;
+  const group = (await groupName(st.gid)) ?? `gid ${st.gid}`;
+  const user = safeUserName();
+  return `${device} is not accessible to ${user ?? 'this user'}: add the user to the group ${group} (sudo usermod -aG ${group} ${user ?? "$USER"}, then log in again) to use KVM`;
+}
+
+async function groupName(gid: number): Promise<string | undefined> {
+  const text = await readFile('/etc/group', 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const [name, , id] = line.split(':');
+    if (name && Number(id) === gid) return name;
+  }
+  return undefined;
+}
+
+function safeUserName(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
 }
 
 async function kvmWorks(opts: AccelOptions): Promise<boolean> {

@@ -1,13 +1,14 @@
 /**
  * Root disks: one ext4 image per image digest, built from the cached rootfs with `mkfs.ext4 -d`
- * (no mount, no root needed), and a qcow2 overlay per VM so guest writes never reach the base
- * image nor the rootfs.
+ * (no mount, no root needed), then given the image's owners and modes with `debugfs` where the
+ * copy differs (see disk-owners.ts). Guests boot it through a copy-on-write layer of QEMU's.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DiskBuildError } from './errors.js';
+import { applyOwnerScript, ownerScript, type CopiedStat, type DiskEntrySource } from './disk-owners.js';
 import { runHostTool } from './host-tool.js';
 
 const BLOCK = 4096;
@@ -15,10 +16,21 @@ const MiB = 1 << 20;
 /** Free space given to the guest on top of the content (the file is sparse: unused space costs nothing). */
 const HEADROOM = 1024 * MiB;
 const LOCK_STALE_MS = 10 * 60_000;
+/**
+ * The file system label, which also tells disks of this format from older ones: a disk built
+ * before owners were applied (`bbox-root`) belongs to whoever built it, and is rebuilt.
+ */
+const LABEL = 'bbox-root2';
 
 export interface RootDiskOptions {
   /** Size of the file system in bytes; computed from the rootfs content plus headroom when omitted. */
   sizeBytes?: number;
+  /**
+   * The image's record of every path (owner, group, mode, devices): where the rootfs as stored
+   * differs (an unprivileged pull owns every file; no rootfs holds device nodes), the disk gets the
+   * record's. Without it the disk holds what the rootfs holds.
+   */
+  owners?: DiskEntrySource;
   signal?: AbortSignal;
 }
 
@@ -26,73 +38,103 @@ export interface RootDiskOptions {
 export interface RootDisk {
   path: string;
   built: boolean;
+  /** Paths whose owner and mode could not be written (names with control characters); empty when none or not built. */
+  skipped?: string[];
 }
 
 /**
- * Returns the ext4 image of `rootfsPath` at `diskPath`, building it when missing: in a temporary
- * file beside it, renamed into place when complete, under a lock file so concurrent callers build
- * it once. File ownership comes from the rootfs as stored: a rootfs unpacked by an unprivileged
- * user gives files owned by that user inside the guest.
+ * Returns the ext4 image of `rootfsPath` at `diskPath`, building it when missing (or made by an
+ * older bbox): in a temporary file beside it, renamed into place when complete, under a lock file
+ * so concurrent callers build it once. Owners and modes come from `opts.owners` when given, else
+ * from the rootfs as stored.
  */
 export async function ensureRootDisk(rootfsPath: string, diskPath: string, opts: RootDiskOptions = {}): Promise<RootDisk> {
-  if (await isFile(diskPath)) return { path: diskPath, built: false };
+  if (await isCurrentDisk(diskPath)) return { path: diskPath, built: false };
   await mkdir(dirname(diskPath), { recursive: true });
   const release = await acquireLock(`${diskPath}.lock`, diskPath, opts.signal);
   if (!release) return { path: diskPath, built: false };
   try {
-    if (await isFile(diskPath)) return { path: diskPath, built: false };
-    await buildDisk(rootfsPath, diskPath, opts);
-    return { path: diskPath, built: true };
+    if (await isCurrentDisk(diskPath)) return { path: diskPath, built: false };
+    const skipped = await buildDisk(rootfsPath, diskPath, opts);
+    return { path: diskPath, built: true, skipped };
   } finally {
     await release();
   }
 }
 
-/** Creates the per-VM copy-on-write overlay `overlayPath` on top of the raw `basePath`. */
-export async function createOverlay(basePath: string, overlayPath: string): Promise<void> {
-  await runHostTool('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', basePath, '-F', 'raw', overlayPath]);
-}
-
 /** Bytes and inodes the rootfs needs on ext4 with 4 KiB blocks. */
 export async function measureTree(root: string): Promise<{ bytes: number; inodes: number }> {
+  const { bytes, inodes } = await walkTree(root);
+  return { bytes, inodes };
+}
+
+/** {@link measureTree}'s figures, and what lstat found for every path (root-relative, `''` the root). */
+async function walkTree(root: string): Promise<{ bytes: number; inodes: number; stats: Map<string, CopiedStat> }> {
   let bytes = 0;
   let inodes = 1;
-  const walk = async (dir: string): Promise<void> => {
+  const stats = new Map<string, CopiedStat>();
+  const walk = async (dir: string, rel: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
+      const path = rel === '' ? e.name : `${rel}/${e.name}`;
       const st = await lstat(p);
+      stats.set(path, { uid: st.uid, gid: st.gid, mode: st.mode, inode: `${st.dev}:${st.ino}` });
       inodes++;
       if (st.isDirectory()) {
         bytes += BLOCK;
-        await walk(p);
+        await walk(p, path);
       } else if (st.isFile() || (st.isSymbolicLink() && st.size >= 60)) {
         bytes += Math.ceil(st.size / BLOCK) * BLOCK;
       }
     }
   };
-  await walk(root);
-  return { bytes, inodes };
+  await walk(root, '');
+  return { bytes, inodes, stats };
 }
 
-async function buildDisk(rootfsPath: string, diskPath: string, opts: RootDiskOptions): Promise<void> {
+async function buildDisk(rootfsPath: string, diskPath: string, opts: RootDiskOptions): Promise<string[]> {
   if (!(await stat(rootfsPath).then((s) => s.isDirectory(), () => false))) {
     throw new DiskBuildError(`rootfs ${rootfsPath} is not a directory: pull the image again`);
   }
-  const used = await measureTree(rootfsPath);
+  // The records are read while the tree is walked: both are needed before the owners are set.
+  const [used, source] = await Promise.all([walkTree(rootfsPath), opts.owners?.()]);
+  const entries = source ? [...source] : undefined;
+  const devices = entries ? entries.filter((e) => e.type === 'char' || e.type === 'block' || e.type === 'fifo').length : 0;
   const size = opts.sizeBytes ?? used.bytes + Math.ceil(used.bytes / 5) + used.inodes * 256 + HEADROOM;
   const sizeMiB = Math.max(64, Math.ceil(size / MiB));
-  const inodes = used.inodes + Math.max(16384, Math.ceil(used.inodes / 2));
+  const inodes = used.inodes + devices + Math.max(16384, Math.ceil(used.inodes / 2));
   const tmp = `${diskPath}.tmp-${randomBytes(6).toString('hex')}`;
   try {
-    const args = ['-q', '-F', '-t', 'ext4', '-b', String(BLOCK), '-m', '0', '-N', String(inodes), '-L', 'bbox-root'];
+    const args = ['-q', '-F', '-t', 'ext4', '-b', String(BLOCK), '-m', '0', '-N', String(inodes), '-L', LABEL];
     // No journal: the disk is only ever written through a throwaway overlay.
     args.push('-O', '^has_journal', '-E', 'lazy_itable_init=1,root_owner=0:0', '-d', rootfsPath, tmp, `${sizeMiB}M`);
     await runHostTool('mkfs.ext4', args, { signal: opts.signal }).catch((e: Error) => {
       throw new DiskBuildError(`building the root disk from ${rootfsPath} failed: ${e.message}`, { cause: e });
     });
+    let skipped: string[] = [];
+    if (entries) {
+      const owners = ownerScript(entries, used.stats);
+      await applyOwnerScript(tmp, owners.script, opts.signal);
+      skipped = owners.skipped;
+    }
     await rename(tmp, diskPath);
+    return skipped;
   } finally {
     await rm(tmp, { force: true });
+  }
+}
+
+/** True when `diskPath` is a disk of the current format (its ext4 label, read from the superblock). */
+async function isCurrentDisk(diskPath: string): Promise<boolean> {
+  const fh = await open(diskPath, 'r').catch(() => undefined);
+  if (!fh) return false;
+  try {
+    // The superblock starts at byte 1024; s_volume_name is 16 bytes at offset 0x78 in it.
+    const label = Buffer.alloc(16);
+    await fh.read(label, 0, 16, 1024 + 0x78);
+    return label.toString('latin1').replace(/\0+$/, '') === LABEL && (await fh.stat()).isFile();
+  } finally {
+    await fh.close();
   }
 }
 
@@ -111,7 +153,7 @@ async function acquireLock(lockPath: string, donePath: string, signal?: AbortSig
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    if (await isFile(donePath)) return undefined;
+    if (await isCurrentDisk(donePath)) return undefined;
     if (await lockIsStale(lockPath)) {
       await unlink(lockPath).catch(() => undefined);
       continue;
@@ -135,6 +177,3 @@ async function lockIsStale(lockPath: string): Promise<boolean> {
   return Date.now() - st.mtimeMs > 5000;
 }
 
-async function isFile(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isFile(), () => false);
-}

@@ -14,7 +14,8 @@ export type { WindowSize } from './guest-init.js';
 export { runVm, prepareBoot, type RunVmOptions, type RunVmResult, type PreparedBoot } from './run.js';
 export { buildVmSpec, DEFAULT_PATH, DEFAULT_MEMORY_MIB, type VmSpec, type VmSpecOverrides } from './spec.js';
 export { resolveUser, type ResolvedUser } from './users.js';
-export { ensureRootDisk, createOverlay, measureTree, type RootDisk, type RootDiskOptions } from './disk.js';
+export { ensureRootDisk, measureTree, type RootDisk, type RootDiskOptions } from './disk.js';
+export { ownerScript, type DiskEntry, type DiskEntrySource, type CopiedStat, type OwnerScript } from './disk-owners.js';
 export { findKernel, kernelDigest, type KernelFiles, type KernelOptions } from './kernel.js';
 export { ensureInitramfs, specArchive, BASE_MODULES, NET_MODULES, FS_MODULES, type Initramfs, type InitramfsOptions } from './initramfs.js';
 export { resolveModules, type KernelModule } from './modules.js';
@@ -25,5 +26,7 @@ export { QemuBackend, qemuArgs, kernelCmdline, type QemuBackendOptions } from '.
 export type { Backend, Machine, MachineConfig, MachineExit, ChannelSpec, Accelerator } from './backend.js';
 export { parseVolume, checkVolumes, startShares, type Volume, type Share } from './volumes.js';
 export { defaultKernelDirs, defaultVmCacheDir } from './paths.js';
+export { findHostTool, SYSTEM_TOOL_DIRS } from './host-tool.js';
+export { kvmAccessHint } from './accel.js';
 export { readRootfsFile, resolveInRoot } from './rootfs-read.js';
 export * from './errors.js';

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { KernelModuleError } from './errors.js';
-import { toolError } from './host-tool.js';
+import { findHostTool, toolError } from './host-tool.js';
 
 const execFileP = promisify(execFile);
 
@@ -60,8 +60,9 @@ export async function readModuleElf(path: string): Promise<Buffer> {
   if (path.endsWith('.gz')) return gunzipSync(await readFile(path));
   const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : undefined;
   if (!tool) return readFile(path);
+  const program = findHostTool(tool);
   try {
-    const { stdout } = await execFileP(tool, ['-dc', path], { encoding: 'buffer', maxBuffer: 256 << 20 });
+    const { stdout } = await execFileP(program, ['-dc', path], { encoding: 'buffer', maxBuffer: 256 << 20 });
     return stdout;
   } catch (e) {
     throw toolError(tool, e as NodeJS.ErrnoException);

@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dyingWithThisProcess } from './death-signal.js';
 import type { Backend, Machine, MachineConfig, MachineExit } from './backend.js';
-import { toolError } from './host-tool.js';
+import { findHostTool, toolError } from './host-tool.js';
 
 export interface QemuBackendOptions {
-  /** The QEMU binary (default `qemu-system-x86_64` from PATH). */
+  /** The QEMU binary (default `qemu-system-x86_64`, from PATH or the system directories). */
   binary?: string;
 }
 
@@ -21,8 +21,14 @@ export class QemuBackend implements Backend {
 
   start(config: MachineConfig): Promise<Machine> {
     const env = config.tmpDir ? { ...process.env, TMPDIR: config.tmpDir } : process.env;
+    let program: string;
+    try {
+      program = findHostTool(this.binary);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     // The monitor dies with this process, however it ends (kill -9, the OOM killer, a crash).
-    const command = dyingWithThisProcess(this.binary, qemuArgs(config));
+    const command = dyingWithThisProcess(program, qemuArgs(config));
     const child = spawn(command.file, command.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {

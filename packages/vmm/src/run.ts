@@ -14,6 +14,7 @@ import type { Accelerator, Backend, Machine, MachineExit } from './backend.js';
 import { HostChannels } from './channels.js';
 import type { WindowSize } from './guest-init.js';
 import { ensureRootDisk } from './disk.js';
+import type { DiskEntrySource } from './disk-owners.js';
 import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from './errors.js';
 import { ensureInitramfs, specArchive } from './initramfs.js';
 import { findKernel, type KernelFiles, type KernelOptions } from './kernel.js';
@@ -33,6 +34,12 @@ export interface RunVmOptions extends VmSpecOverrides {
   config: ImageConfig;
   /** Where the per-digest ext4 image lives (built when missing). */
   diskPath: string;
+  /**
+   * The image's owners, groups and modes per path (`Cache.imageOwners` of `@broodbox/image`),
+   * read only when the disk is built: the guest sees them even when the rootfs was unpacked
+   * without root. Without it, the guest sees the rootfs as stored.
+   */
+  owners?: DiskEntrySource;
   /** Directory for per-VM files (a `vm-*` subdirectory per run, removed at the end). */
   workDir: string;
   /** Kernel choice (default: discovery, see docs/vm.md). */
@@ -66,6 +73,11 @@ export interface RunVmOptions extends VmSpecOverrides {
   backend?: Backend;
   /** busybox-static binary for the initramfs (default /bin/busybox). */
   busybox?: string;
+  /**
+   * One-line notices about the host the user can act on (no access to /dev/kvm, so TCG is used).
+   * Default: written to `stderr` with a `bbox: ` prefix.
+   */
+  onNotice?: (line: string) => void;
 }
 
 /** What a finished run reports. */
@@ -94,12 +106,12 @@ const CONSOLE_TAIL = 25;
 const MAX_SOCKET_DIR = 90;
 
 /** Finds the kernel, builds or reuses the initramfs and picks the accelerator. */
-export async function prepareBoot(opts: Pick<RunVmOptions, 'kernel' | 'accel' | 'cacheDir' | 'backend' | 'busybox'> = {}): Promise<PreparedBoot> {
+export async function prepareBoot(opts: Pick<RunVmOptions, 'kernel' | 'accel' | 'cacheDir' | 'backend' | 'busybox' | 'onNotice'> = {}): Promise<PreparedBoot> {
   const cacheDir = opts.cacheDir ?? defaultVmCacheDir();
   const backend = opts.backend ?? new QemuBackend();
   const kernel = await findKernel(opts.kernel);
   const initramfs = await ensureInitramfs({ kernel, cacheDir, busybox: opts.busybox });
-  const accel = await chooseAccelerator(opts.accel, { backend, kernel: kernel.kernel, initrd: initramfs.path, cacheDir });
+  const accel = await chooseAccelerator(opts.accel, { backend, kernel: kernel.kernel, initrd: initramfs.path, cacheDir, onNotice: opts.onNotice });
   return { kernel, initramfs: initramfs.path, accel, backend, cacheDir };
 }
 
@@ -110,14 +122,14 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   if (opts.tty && !spec.env.some((kv) => kv.startsWith('TERM='))) spec.env.push(`TERM=${opts.tty.term ?? 'xterm'}`);
   const volumes = opts.volumes ?? [];
   await checkVolumes(volumes);
-  const boot = await prepareBoot(opts);
+  const boot = await prepareBoot({ ...opts, onNotice: opts.onNotice ?? ((line) => (opts.stderr ?? process.stderr).write(`bbox: ${line}\n`)) });
   // Shared directories can hide or add files the command lookup would see: the guest decides then.
   const command = volumes.length === 0 ? await lookupCommand(opts.rootfsPath, spec) : undefined;
   if (command?.kind === 'missing') {
     (opts.stderr ?? process.stderr).write(command.message);
     return { exitCode: command.exitCode, accel: boot.accel, spec, diskBuilt: false, machineMs: 0 };
   }
-  const disk = await ensureRootDisk(opts.rootfsPath, opts.diskPath, { signal: opts.signal });
+  const disk = await ensureRootDisk(opts.rootfsPath, opts.diskPath, { signal: opts.signal, owners: opts.owners });
 
   await mkdir(opts.workDir, { recursive: true });
   const vmDir = await mkdtemp(join(opts.workDir, 'vm-'));

@@ -2,13 +2,18 @@
  * Host directories shared with the guest (`-v HOST:GUEST[:ro]`) over virtio-fs: one `virtiofsd`
  * per directory. A read-only share is enforced on the host: virtiofsd runs in its own mount
  * namespace where the directory is bind-mounted read-only, so even root in the guest cannot write.
+ * Without root, that namespace lives in a user namespace where the user is root and the user's
+ * subordinate ids (`/etc/subuid`, `/etc/subgid`, mapped by `newuidmap` from the uidmap package)
+ * are everyone else: virtiofsd needs a full set of ids to act as the guest's users.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { HostToolError, VmSpecError } from './errors.js';
+import { findHostTool } from './host-tool.js';
 
 /** A host directory mounted in the guest. */
 export interface Volume {
@@ -53,15 +58,42 @@ export async function checkVolumes(volumes: Volume[]): Promise<void> {
       throw new VmSpecError(`volume host path ${v.host} is not a directory: create it or fix the path`);
     }
   }
-  if (volumes.length && process.getuid?.() !== 0) {
-    throw new HostToolError('sharing host directories (virtiofsd) needs root on this host: run as root or drop the volumes');
+  if (volumes.length && !runningAsRoot()) await checkUnprivilegedSharing();
+}
+
+const runningAsRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * Without root, virtiofsd runs in a user namespace that maps the user's subordinate ids, which
+ * needs `newuidmap`/`newgidmap` and a range for this user in /etc/subuid and /etc/subgid.
+ */
+async function checkUnprivilegedSharing(): Promise<void> {
+  const what = 'sharing host directories (-v) without root runs virtiofsd in a user namespace';
+  try {
+    findHostTool('newuidmap');
+    findHostTool('newgidmap');
+  } catch {
+    throw new HostToolError(`${what}, which needs newuidmap and newgidmap: install the Debian package uidmap, or run as root, or drop the volumes`);
+  }
+  const { username, uid } = userInfo();
+  for (const file of ['/etc/subuid', '/etc/subgid']) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const has = text.split('\n').some((line) => {
+      const [owner, , count] = line.split(':');
+      return (owner === username || owner === String(uid)) && Number(count) > 0;
+    });
+    if (!has) {
+      throw new HostToolError(
+        `${what}, which needs a subordinate id range for ${username} in ${file}: ` +
+          `add one (sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${username}), or run as root, or drop the volumes`,
+      );
+    }
   }
 }
 
 /** Starts one virtiofsd per volume, each listening on a socket in `sockDir`; resolves when all listen. */
 export async function startShares(volumes: Volume[], sockDir: string): Promise<Share[]> {
-  const daemon = VIRTIOFSD_PATHS.find((p) => existsSync(p));
-  if (!daemon) throw new HostToolError('virtiofsd is not installed: install the Debian package qemu-system-common (comes with qemu-system-x86)');
+  const daemon = VIRTIOFSD_PATHS.find((p) => existsSync(p)) ?? findHostTool('virtiofsd');
   const shares: Share[] = [];
   try {
     for (const [i, volume] of volumes.entries()) shares.push(await startOne(daemon, volume, `bbox${i}`, join(sockDir, `fs${i}.sock`)));
@@ -73,8 +105,14 @@ export async function startShares(volumes: Volume[], sockDir: string): Promise<S
 }
 
 async function startOne(daemon: string, volume: Volume, tag: string, socketPath: string): Promise<Share> {
-  const run = `${volume.readOnly ? 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && ' : ''}exec "$3" --socket-path="$2" -o source="$1" -o cache=auto -o log_level=err`;
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', run, 'sh', volume.host, socketPath, daemon], {
+  const root = runningAsRoot();
+  // Without root, /run belongs to root: virtiofsd's lock directory goes in a private tmpfs there.
+  const run =
+    (root ? '' : 'mount -t tmpfs -o mode=0755 tmpfs /run && ') +
+    (volume.readOnly ? 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && ' : '') +
+    'exec "$3" --socket-path="$2" -o source="$1" -o cache=auto -o log_level=err';
+  const userns = root ? [] : ['--map-auto', '--map-root-user'];
+  const child = spawn(findHostTool('unshare'), [...userns, '--mount', '--propagation', 'private', 'sh', '-c', run, 'sh', volume.host, socketPath, daemon], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
