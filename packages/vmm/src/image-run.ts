@@ -87,12 +87,15 @@ export async function runImage(image: string | PullResult, opts: RunImageOptions
     const kernelImage = opts.kernelImage ? await pullOne(opts.kernelImage) : undefined;
     opts.onPulled?.(pulled, kernelImage);
     const { cache: _c, policy: _p, platform: _pl, pull: _pu, noImageCache: _n, workDir, kernelImage: _k, onPulled: _o, ...vm } = opts;
+    const entry = pulled;
     const result = await runVm({
       ...vm,
       rootfsPath: pulled.path,
       digest: pulled.digest,
       config: pulled.config,
       diskPath: cache.artifactPath(pulled.digest, ROOT_DISK_ARTIFACT),
+      // The image's owners and modes, for a disk built from a rootfs unpacked without root.
+      owners: vm.owners ?? (async () => (await cache.imageOwners(entry.digest)).entries),
       workDir: workDir ?? join(defaultVmCacheDir(), 'run'),
       ...(kernelImage ? { kernel: { ...opts.kernel, kernelImage: kernelImage.path } } : {}),
     });

@@ -32,6 +32,7 @@ import {
 import { staleTmpEntries, tmpName } from './tmp-dirs.js';
 import type { RootFS } from '../types.js';
 import type { EntryVerdict, VerifyContext, VerifyOptions, VerifyReport } from '../verify/verify.js';
+import type { ImageOwners } from '../compose/image-owners.js';
 
 // Maintenance work (gc, evict, purge, verify, clone) is loaded when first asked for: the cache-hit
 // path of a pull must not pay for its modules at start-up.
@@ -41,6 +42,7 @@ const loadLock = () => import('./lock.js');
 const loadRemoval = () => import('../cleanup/delete-tree.js');
 const loadRemoveUnlessHeld = () => import('../cleanup/remove-unless-held.js');
 const loadInventory = () => import('./inventory.js');
+const loadOwners = () => import('../compose/image-owners.js');
 
 /** Options of {@link Cache}. */
 export interface CacheOptions {
@@ -287,6 +289,18 @@ export class Cache {
   async entryMeta(digest: string): Promise<EntryMeta | undefined> {
     const layout = await this.layout();
     return readEntryMeta(layout.entryFile(checkDigest(digest), 'meta'), digest);
+  }
+
+  /**
+   * The owner, group, mode and type the image gives each path of the entry's rootfs, from its
+   * layers' records: what a VM or another consumer should show, even when the rootfs on disk was
+   * unpacked without root (then every file there belongs to the user who pulled it). See
+   * docs/cache-layout.md, "Owners without root". Throws EntryNotFoundError when not cached.
+   */
+  async imageOwners(digest: string): Promise<ImageOwners> {
+    const meta = await this.entryMeta(digest);
+    if (!meta) throw new EntryNotFoundError(digest, 'read its owners');
+    return (await loadOwners()).readImageOwners(meta.layers.map((l) => this.layoutNow.layerDir(l.diffID)));
   }
 
   // ---- paths ------------------------------------------------------------------------------------

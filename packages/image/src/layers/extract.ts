@@ -175,6 +175,11 @@ function checkedId(id: number | undefined, entryPath: string): number {
   return v;
 }
 
+function deviceOf(entry: ReadEntry): NonNullable<LayerEntry['device']> {
+  const number = (n: number | undefined) => (n !== undefined && Number.isSafeInteger(n) && n >= 0 && n <= 0xfffff ? n : 0);
+  return { kind: entry.type === 'BlockDevice' ? 'block' : 'char', major: number(entry.header.devmaj), minor: number(entry.header.devmin) };
+}
+
 function finiteOr0(n: number | undefined): number {
   return n !== undefined && Number.isFinite(n) ? n : 0;
 }
@@ -251,7 +256,8 @@ class EntryRecorder {
       case 'CharacterDevice':
       case 'BlockDevice':
         this.skipped.devices++;
-        this.entries.push({ ...base, type: 'device' });
+        // Not created here (only root may), but recorded, so a VM disk can make the node.
+        this.entries.push({ ...base, type: 'device', device: deviceOf(entry) });
         break;
       case 'FIFO':
         this.skipped.fifos++;

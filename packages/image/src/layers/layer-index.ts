@@ -23,6 +23,8 @@ export interface LayerEntry {
   digest?: string;
   /** Symlinks: the target, verbatim. Hardlinks: the normalised path of the entry linked to. */
   linkname?: string;
+  /** Devices: character or block, and their numbers (absent in layers stored before they were recorded). */
+  device?: { kind: 'char' | 'block'; major: number; minor: number };
   /**
    * Files, directories and symlinks: extended attributes from the entry's PAX records that the
    * policy kept (name → base64 value), as applied on disk. Absent when there are none.
