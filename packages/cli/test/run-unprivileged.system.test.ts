@@ -1,0 +1,78 @@
+// bbox pull and bbox run as an unprivileged user, against the same runs as root: the guest sees the
+// image's owners and modes either way, su and setuid programs work, root-only files stay closed,
+// and the host tools are found with a PATH that lacks /usr/sbin and /sbin.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pushImage, startRegistry, tempDir } from '@broodbox/testkit';
+import { GUEST_REPORT, ownersImage } from './owners-image.js';
+import { bundleCli, ensureTestUser, giveTo, readableKernelDir, runCli, type TestUser } from './unprivileged-user.js';
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+
+function kernelDir(): string {
+  const dir = process.env.BBOX_KERNEL_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'broodbox', 'kernel');
+  execFileSync('bash', [join(repo, 'scripts/fetch-kernel.sh'), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return dir;
+}
+
+t.test('the guest sees the same owners and modes whether bbox ran as root or as a user', async (t) => {
+  const user = ensureTestUser();
+  const reg = await startRegistry();
+  t.teardown(() => reg.stop());
+  await pushImage(reg.url, 'owners/debianish', ownersImage(), { tag: '1' });
+  const ref = `${reg.host}/owners/debianish:1`;
+
+  const work = await tempDir(t, 'bbox-rootless-run-');
+  execFileSync('chmod', ['0755', work]);
+  const bundle = await bundleCli(work);
+  const kernels = readableKernelDir(kernelDir(), work);
+
+  /** pull then run, with a HOME and cache of the runner's own, and a PATH without the sbin directories. */
+  const session = async (who: string, runner: TestUser | undefined) => {
+    const home = join(work, `home-${who}`);
+    mkdirSync(home);
+    if (runner) giveTo(runner, home);
+    const env = { HOME: home, PATH: '/usr/local/bin:/usr/bin:/bin', BBOX_KERNEL_DIR: kernels, LANG: 'C.UTF-8' };
+    const cache = join(home, 'cache');
+    const pull = await runCli(bundle, ['pull', '--cache-dir', cache, ref], { env, cwd: home, ...(runner ? { user: runner } : {}) });
+    t.equal(pull.code, 0, `${who}: pull: ${pull.stderr}`);
+    const run = await runCli(bundle, ['run', '--cache-dir', cache, '--accel', 'tcg', ref, '--', ...GUEST_REPORT], { env, cwd: home, ...(runner ? { user: runner } : {}) });
+    t.equal(run.code, 0, `${who}: run: ${run.stderr}`);
+    return run;
+  };
+
+  const asRoot = await session('root', undefined);
+  const asUser = await session('user', user);
+  const [tree, su] = asUser.stdout.split('---\n');
+  t.equal(asUser.stdout, asRoot.stdout, 'the guest prints the same tree and su results for both');
+  t.notMatch(tree, new RegExp(` ${user.uid} | ${user.gid} `), "no uid or gid of the host user reaches the guest");
+  const lines = new Set(tree!.split('\n'));
+  for (const want of [
+    '/ 0 0 755',
+    '/etc/shadow 0 42 640',
+    '/usr/bin/su 0 0 4755',
+    '/usr/bin/id-suid 0 0 4755',
+    '/usr/bin/id-suid-link 0 0 4755',
+    '/root-only 0 0 700',
+    '/root-only/secret 0 0 600',
+    '/srv/app 42 42 750',
+    '/srv/app/data 42 42 640',
+    '/srv/app/link 42 42 777',
+    '/srv/nobody-file 65534 65534 644',
+    '/var/mail 0 8 2775',
+    '/tmp 0 0 1777',
+    '/var/null 0 0 666',
+    '/var/loop9 0 6 660',
+    '/var/pipe 42 42 620',
+    '/opt/thing 42 42 711',
+  ]) {
+    t.ok(lines.has(want), `the guest sees ${want}`);
+  }
+  t.notOk([...lines].some((l) => l.startsWith('/opt/gone ')), 'the whiteout removed /opt/gone');
+  t.match(su, /^65534\n0\ncat: \/root-only\/secret: Permission denied\nsu exit 1\n$/, 'su drops to nobody, the setuid program runs as root, the root-only file stays closed');
+  t.equal(asUser.stderr, asRoot.stderr, 'nothing more is said to the user than to root');
+});
