@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
-APT_PACKAGES=(docker-registry skopeo umoci qemu-system-x86 qemu-utils busybox-static e2fsprogs zstd cpio kmod attr tinyproxy openssl python3 util-linux)
+APT_PACKAGES=(docker-registry skopeo umoci qemu-system-x86 busybox-static e2fsprogs zstd cpio kmod attr tinyproxy openssl python3 util-linux uidmap)
 
 sudo_if_needed() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 

@@ -7,9 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pushImage, startRegistry, tempDir } from '@broodbox/testkit';
-import { GUEST_REPORT, ownersImage } from './owners-image.js';
-import { bundleCli, ensureTestUser, giveTo, readableKernelDir, runCli, type TestUser } from './unprivileged-user.js';
+import { ensureTestUser, giveTo, OWNERS_GUEST_REPORT, ownersImage, pushImage, runNodeAs, startRegistry, tempDir, type TestUser } from '@broodbox/testkit';
+import { bundleCli, readableKernelDir } from './unprivileged-cli.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -38,9 +37,9 @@ t.test('the guest sees the same owners and modes whether bbox ran as root or as 
     if (runner) giveTo(runner, home);
     const env = { HOME: home, PATH: '/usr/local/bin:/usr/bin:/bin', BBOX_KERNEL_DIR: kernels, LANG: 'C.UTF-8' };
     const cache = join(home, 'cache');
-    const pull = await runCli(bundle, ['pull', '--cache-dir', cache, ref], { env, cwd: home, ...(runner ? { user: runner } : {}) });
+    const pull = await runNodeAs(runner, bundle, ['pull', '--cache-dir', cache, ref], { env, cwd: home });
     t.equal(pull.code, 0, `${who}: pull: ${pull.stderr}`);
-    const run = await runCli(bundle, ['run', '--cache-dir', cache, '--accel', 'tcg', ref, '--', ...GUEST_REPORT], { env, cwd: home, ...(runner ? { user: runner } : {}) });
+    const run = await runNodeAs(runner, bundle, ['run', '--cache-dir', cache, '--accel', 'tcg', ref, '--', ...OWNERS_GUEST_REPORT], { env, cwd: home });
     t.equal(run.code, 0, `${who}: run: ${run.stderr}`);
     return run;
   };

@@ -28,6 +28,7 @@ export {
   CacheError,
   CacheCorruptError,
   CacheDirError,
+  CacheOwnerError,
   CacheVersionError,
   CacheLockedError,
   InvalidDigestError,

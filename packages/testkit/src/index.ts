@@ -77,3 +77,5 @@ export {
   type CrashTrial,
   type CacheInspection,
 } from './faults/crash-harness.js';
+export { ownersImage, OWNERS_GUEST_REPORT } from './images/owners-image.js';
+export { ensureTestUser, giveTo, runNodeAs, TEST_USER, type TestUser, type NodeRunResult } from './users/test-user.js';

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CacheDirError, CacheVersionError, InvalidDigestError } from '../errors/cache-errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { isSha256Digest } from '../digest.js';
+import { checkCacheOwner } from './owner-check.js';
 
 /** Version of the on-disk layout described in docs/cache-layout.md. */
 export const LAYOUT_VERSION = 1;
@@ -186,6 +187,7 @@ async function ensureSubdirs(layout: CacheLayout, shownDir: string): Promise<voi
     // A symlink here would let removals and writes land outside the cache: refuse it.
     const st = await lstat(p);
     if (!st.isDirectory()) throw new CacheDirError(shownDir, `has ${name} that is not a plain directory; move it away and retry`);
+    await checkCacheOwner(p, shownDir, name);
   }
 }
 
@@ -196,6 +198,7 @@ async function ensureSubdirs(layout: CacheLayout, shownDir: string): Promise<voi
  */
 export async function openLayout(dir: string): Promise<CacheLayout> {
   const real = await ensureRoot(resolve(dir));
+  await checkCacheOwner(real, dir);
   const layout = new CacheLayout(real);
   await ensureVersion(layout, dir);
   await ensureMode(real);
@@ -217,6 +220,7 @@ export async function existingLayout(dir: string): Promise<CacheLayout | undefin
   if (found === undefined) {
     throw new CacheDirError(dir, 'has no VERSION file, so it is not a bbox image cache; nothing was removed');
   }
+  await checkCacheOwner(real, dir);
   if (found !== `${VERSION_MAGIC} ${LAYOUT_VERSION}`) throw new CacheVersionError(dir, found, LAYOUT_VERSION);
   return layout;
 }

@@ -28,6 +28,27 @@ export class CacheDirError extends CacheError {
   }
 }
 
+/**
+ * The cache directory (or a directory inside it) belongs to another user: bbox run as root on a
+ * user's cache, or as a user on one root made. Same code as {@link CacheDirError}.
+ */
+export class CacheOwnerError extends CacheDirError {
+  /** The subdirectory found to be someone else's; undefined when it is the cache directory itself. */
+  readonly subdir: string | undefined;
+  /** Who owns it, as `name (uid N)`. */
+  readonly owner: string;
+  constructor(dir: string, subdir: string | undefined, owner: string, user: string) {
+    super(
+      dir,
+      `${subdir === undefined ? 'belongs' : `has ${subdir}/, which belongs`} to ${owner}, not to ${user} who runs bbox: a cache is used by one user ` +
+        '(files one makes there, the other could not replace or remove); use a cache directory of your own, or run bbox as its owner',
+      { remedy: 'other-cache' },
+    );
+    this.subdir = subdir;
+    this.owner = owner;
+  }
+}
+
 /** The cache was written by a newer version with a layout this one does not know. */
 export class CacheVersionError extends CacheError {
   readonly dir: string;

@@ -5,7 +5,9 @@
 // a device node, a FIFO, a type change and a whiteout.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
-import { buildImage, makeLayer, type BuiltImage, type TarEntry } from '@broodbox/testkit';
+import { buildImage, type BuiltImage } from './image.js';
+import { makeLayer } from './layer.js';
+import type { TarEntry } from './tar-writer.js';
 
 const PROGRAMS = ['/usr/bin/bash', '/usr/bin/ls', '/usr/bin/id', '/usr/bin/cat', '/usr/bin/find', '/usr/bin/sort', '/usr/bin/su'];
 const PAM_MODULES = ['pam_rootok.so', 'pam_permit.so'].map((m) => `/usr/lib/x86_64-linux-gnu/security/${m}`);
@@ -67,7 +69,7 @@ export function ownersImage(): BuiltImage {
 }
 
 /** The guest command of the owner tests: the tree (sorted), then what `su` and a setuid program do. */
-export const GUEST_REPORT = [
+export const OWNERS_GUEST_REPORT = [
   'sh',
   '-c',
   "find / -xdev -printf '%p %U %G %m\\n' | LC_ALL=C sort; echo ---; " +
