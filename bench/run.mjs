@@ -30,6 +30,7 @@ import { registryCachePull } from './scenarios/registry-cache.mjs';
 import { proxyPull } from './scenarios/proxy.mjs';
 import { vmRun } from './scenarios/vm-run.mjs';
 import { ttyEcho } from './scenarios/tty-echo.mjs';
+import { rootlessRuns } from './scenarios/rootless.mjs';
 
 const SCENARIOS = [
   { id: 'cold', run: coldPull, rows: [['cold-pull', 'cold pull of the reference image', '≤ 1.0x GNU tar; ≤ 0.9x skopeo+umoci; peak RSS ≤ 200 MiB']] },
@@ -42,6 +43,14 @@ const SCENARIOS = [
   { id: 'concurrent', run: concurrentPulls, rows: [['concurrent-pulls', 'two concurrent cold pulls', 'bytes once; ≤ 1.1x']] },
   { id: 'run', run: vmRun, rows: [['vm-run', '`bbox run … -- true`', '≤ 1.3x bare QEMU']] },
   { id: 'tty', run: ttyEcho, rows: [['tty-echo', 'keystroke echo round trip under `bbox run -it`, TCG', '≤ 20 ms median']] },
+  {
+    id: 'rootless',
+    run: rootlessRuns,
+    rows: [
+      ['rootless-cold-pull', 'cold pull, unprivileged user vs root', '≤ 1.2x root'],
+      ['rootless-first-run', 'first `bbox run` after a pull, unprivileged user vs root', '≤ 1.2x root'],
+    ],
+  },
   {
     id: 'micro',
     run: microbench,

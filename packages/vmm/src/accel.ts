@@ -58,9 +58,13 @@ export async function chooseAccelerator(request: AccelRequest | undefined, opts:
 export async function kvmAccessHint(device = '/dev/kvm'): Promise<string | undefined> {
   const st = await stat(device).catch(() => undefined);
   if (!st) return undefined;
-  const group = (await groupName(st.gid)) ?? `gid ${st.gid}`;
-  const user = safeUserName();
-  return `${device} is not accessible to ${user ?? 'this user'}: add the user to the group ${group} (sudo usermod -aG ${group} ${user ?? "$USER"}, then log in again) to use KVM`;
+  const user = safeUserName() ?? 'this user';
+  const owner = (await groupName(st.gid)) ?? `gid ${st.gid}`;
+  const join = (group: string) => `add ${user} to the group ${group} (sudo usermod -aG ${group} ${user}, then log in again)`;
+  // A group that cannot open the device is no help: Debian's udev rule gives it to kvm, 0660.
+  if (st.gid !== 0 && (st.mode & 0o060) === 0o060) return `${device} is not accessible to ${user}: ${join(owner)} to use KVM`;
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+  return `${device} is not accessible to ${user} (mode ${mode}, group ${owner}): give it to the group kvm with mode 0660 (Debian's udev rule does) and ${join('kvm')} to use KVM`;
 }
 
 async function groupName(gid: number): Promise<string | undefined> {

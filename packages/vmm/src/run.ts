@@ -65,7 +65,7 @@ export interface RunVmOptions extends VmSpecOverrides {
   signal?: AbortSignal;
   /** User-mode networking. */
   network?: boolean;
-  /** Host directories to mount in the guest over virtio-fs (needs root on the host). */
+  /** Host directories to mount in the guest over virtio-fs (without root: needs uidmap and a subordinate id range, see docs/vm.md). */
   volumes?: Volume[];
   hostname?: string;
   /** Each line of the guest console (kernel and init messages). */

@@ -19,6 +19,8 @@ export class RunCommand extends BboxCommand {
       \`--no-image-cache\` pulls the image into a temporary directory that is removed after the run: the cache is neither read nor written (also config key image.noImageCache). It cannot go with \`--pull never\`. \`--platform\` picks the image's platform; one this host cannot run (guests are linux/amd64) is refused before any pull.
 
       Defaults for \`--cpus\`, \`--memory\` and \`--accel\` come from the \`vm\` section of the config.
+
+      Without root the guest still sees the image's owners and modes. KVM needs access to /dev/kvm (the \`kvm\` group), else TCG is used; \`-v\` needs the uidmap package and a range in /etc/subuid and /etc/subgid (see docs/vm.md, "Running without root").
     `,
     examples: [
       ['Run the image default command', '$0 run alpine:3.20'],
