@@ -2,8 +2,8 @@
 // image's owners and modes either way, su and setuid programs work, root-only files stay closed,
 // and the host tools are found with a PATH that lacks /usr/sbin and /sbin.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,4 +74,48 @@ t.test('the guest sees the same owners and modes whether bbox ran as root or as 
   t.notOk([...lines].some((l) => l.startsWith('/opt/gone ')), 'the whiteout removed /opt/gone');
   t.match(su, /^65534\n0\ncat: \/root-only\/secret: Permission denied\nsu exit 1\n$/, 'su drops to nobody, the setuid program runs as root, the root-only file stays closed');
   t.equal(asUser.stderr, asRoot.stderr, 'nothing more is said to the user than to root');
+});
+
+t.test('as a user: shared directories through a user namespace, and one line about /dev/kvm before TCG', async (t) => {
+  const user = ensureTestUser();
+  // A subordinate id range, as useradd gives one where /etc/subuid exists (idempotent).
+  const subuid = readFileSync('/etc/subuid', { encoding: 'utf8', flag: 'a+' });
+  if (!subuid.split('\n').some((l) => l.startsWith(`${user.name}:`))) {
+    execFileSync('usermod', ['--add-subuids', '300000-365535', '--add-subgids', '300000-365535', user.name]);
+  }
+  const reg = await startRegistry();
+  t.teardown(() => reg.stop());
+  await pushImage(reg.url, 'owners/shares', ownersImage(), { tag: '1' });
+  const ref = `${reg.host}/owners/shares:1`;
+  const work = await tempDir(t, 'bbox-rootless-share-');
+  execFileSync('chmod', ['0755', work]);
+  const bundle = await bundleCli(work);
+  const kernels = readableKernelDir(kernelDir(), work);
+  const home = join(work, 'home');
+  const rw = join(work, 'rw');
+  const ro = join(work, 'ro');
+  giveTo(user, home, rw, ro);
+  writeFileSync(join(ro, 'kept'), 'host file\n');
+  chownSync(join(ro, 'kept'), user.uid, user.gid);
+  const env = { HOME: home, PATH: '/usr/bin:/bin', BBOX_KERNEL_DIR: kernels, LANG: 'C.UTF-8' };
+  const script = "echo from-guest > /rw/new; find /ro/kept -printf '%U %G\\n'; echo changed > /ro/kept || echo ro-refused";
+  const run = await runNodeAs(user, bundle, ['run', '--cache-dir', join(home, 'cache'), '-v', `${rw}:/rw`, '-v', `${ro}:/ro:ro`, ref, '--', 'sh', '-c', script], {
+    env,
+    cwd: home,
+  });
+  t.equal(run.code, 0, run.stderr);
+  t.equal(run.stdout, '0 0\nro-refused\n', "the user's files are root's in the guest, and the read-only share refuses a write");
+  t.equal(readFileSync(join(rw, 'new'), 'utf8'), 'from-guest\n', 'the guest wrote into the shared directory');
+  t.equal(statSync(join(rw, 'new')).uid, user.uid, "what the guest's root writes belongs to the user on the host");
+  t.equal(readFileSync(join(ro, 'kept'), 'utf8'), 'host file\n', 'the read-only share is unchanged');
+
+  // --accel auto (the default): without access to /dev/kvm the user is told how to get it, once.
+  const kvmClosed = existsSync('/dev/kvm') && spawnSync('test', ['-r', '/dev/kvm', '-a', '-w', '/dev/kvm'], { uid: user.uid, gid: user.gid }).status !== 0;
+  const lines = run.stderr.split('\n').filter((l) => l.includes('/dev/kvm'));
+  if (kvmClosed) {
+    t.equal(lines.length, 1, run.stderr);
+    t.match(lines[0], new RegExp(`^bbox: /dev/kvm is not accessible to ${user.name}.*group kvm.*running under TCG`));
+  } else {
+    t.same(lines, [], 'KVM is open to the user (or absent): nothing to say');
+  }
 });
