@@ -53,6 +53,9 @@ t.test('the guest sees the same owners and modes whether bbox ran as root or as 
   for (const want of [
     '/ 0 0 755',
     '/etc/shadow 0 42 640',
+    '/etc/gshadow 0 0 0',
+    '/root 0 0 550',
+    '/root/.profile 0 0 640',
     '/usr/bin/su 0 0 4755',
     '/usr/bin/id-suid 0 0 4755',
     '/usr/bin/id-suid-link 0 0 4755',

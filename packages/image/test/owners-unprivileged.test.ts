@@ -64,15 +64,27 @@ const cache = new Cache(process.argv[2]);
 const rootfs = await pullWithFetcher(process.argv[3], { cache });
 const owners = await cache.imageOwners(rootfs.digest);
 const shadow = await lstat(join(rootfs.path, 'etc/shadow'));
-console.log(JSON.stringify({ digest: rootfs.digest, entries: owners.entries, lookup: owners.get('/etc/shadow'), onDisk: { uid: shadow.uid, gid: shadow.gid } }));
+const report = await cache.verify();
+const removed = await cache.removeEntry(rootfs.digest);
+console.log(JSON.stringify({ digest: rootfs.digest, entries: owners.entries, lookup: owners.get('/etc/shadow'), onDisk: { uid: shadow.uid, gid: shadow.gid }, verified: report.entries.map((e) => e.ok), problems: report.entries.flatMap((e) => e.problems), removed }));
 `,
   );
   const child = await runNodeAs(user, script, [join(home, 'cache'), ref], { env: { HOME: home, PATH: '/usr/bin:/bin' }, cwd: home });
   t.equal(child.code, 0, child.stderr);
-  const got = JSON.parse(child.stdout) as { digest: string; entries: OwnedPath[]; lookup: OwnedPath; onDisk: { uid: number; gid: number } };
+  const got = JSON.parse(child.stdout) as {
+    digest: string;
+    entries: OwnedPath[];
+    lookup: OwnedPath;
+    onDisk: { uid: number; gid: number };
+    verified: boolean[];
+    problems: unknown[];
+    removed: boolean;
+  };
   t.equal(got.digest, pushed.digest);
   t.same(got.onDisk, { uid: user.uid, gid: user.gid }, 'on disk, the unprivileged rootfs belongs to the user');
   t.same(got.lookup, { path: 'etc/shadow', type: 'file', uid: 0, gid: 42, mode: 0o640 }, 'a lookup by path gives the image owner');
+  t.same(got.verified, [true], `the user's entry verifies, a 0000 file and a 0550 directory included: ${JSON.stringify(got.problems)}`);
+  t.equal(got.removed, true, 'and the user can remove it again');
 
   const special = (e: OwnedPath) => e.type === 'char' || e.type === 'block' || e.type === 'fifo';
   t.same(got.entries.filter((e) => !special(e)).map(pick), rootTree, 'every file, directory and symlink: type, owner, group and mode as root unpacked them');

@@ -6,6 +6,7 @@
 import { chmodSync, chownSync, lchownSync, linkSync, lutimesSync, mkdirSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { modeOnDisk } from '../layers/unprivileged-mode.js';
 import type { PlanAnswer, PlanDir, PlanLink, PlanStep, PlanSymlink, PlanThreadData } from './plan-runner.js';
 
 const port = parentPort!;
@@ -39,7 +40,8 @@ const steps = {
     for (const [p, mode, uid, gid, mtime] of list) {
       const abs = at(p);
       if (chown) chownSync(abs, uid, gid);
-      chmodSync(abs, mode);
+      // Without root, the owner (the user pulling) keeps read, write and search.
+      chmodSync(abs, modeOnDisk(mode, 'dir', chown));
       utimesSync(abs, mtime, mtime);
     }
   },

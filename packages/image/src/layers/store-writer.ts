@@ -4,6 +4,7 @@ import { StoreWriteError } from '../errors/layer-errors.js';
 import { FILES_PER_BUCKET, storeBucket, storeFilePath } from './layer-index.js';
 import { startWorker } from '../start-worker.js';
 import type { StoreAck, StoreBatch, StoreOp } from './store-thread.js';
+import { modeOnDisk } from './unprivileged-mode.js';
 
 /** Operations as gathered, before their bytes are packed into the batch buffer. */
 type PendingOp =
@@ -89,7 +90,9 @@ export class StoreWriter {
     let chunks: Buffer[] = [];
     let held = 0;
     let streaming = false;
-    const close = (): PendingOp => ['c', id, this.opts.chown, meta.uid, meta.gid, meta.mode, meta.mtime / 1000];
+    // Without root, the owner (the user pulling) also gets read: see unprivileged-mode.ts.
+    const mode = modeOnDisk(meta.mode, 'file', this.opts.chown);
+    const close = (): PendingOp => ['c', id, this.opts.chown, meta.uid, meta.gid, mode, meta.mtime / 1000];
     return {
       push: (chunk) => {
         chunks.push(chunk);
@@ -105,7 +108,7 @@ export class StoreWriter {
       end: () => {
         this.inFlight += held;
         if (!streaming) {
-          this.batch.push(['f', path, chunks, this.opts.chown, meta.uid, meta.gid, meta.mode, meta.mtime / 1000]);
+          this.batch.push(['f', path, chunks, this.opts.chown, meta.uid, meta.gid, mode, meta.mtime / 1000]);
           return;
         }
         if (chunks.length > 0) this.batch.push(['d', id, chunks]);

@@ -5,6 +5,7 @@ import { xattrsFromPax } from './pax-xattr.js';
 import { applyXattrs, missingToolWarning, setfattrAvailable, type XattrTarget, type XattrWarning } from './xattr-apply.js';
 import { LayerXattrError } from '../errors/xattr-errors.js';
 import { selectXattrs, type XattrMap } from './xattr-policy.js';
+import { modeOnDisk } from './unprivileged-mode.js';
 
 /** True when this process can set `trusted.*` and `security.capability`. */
 export const runningAsRoot = (): boolean => process.getuid?.() === 0;
@@ -48,7 +49,7 @@ export async function applyStoreXattrs(layerDir: string, entries: LayerEntry[], 
     return;
   }
   const targets = entries.flatMap((e): XattrTarget[] =>
-    e.type === 'file' && e.xattrs ? [{ path: storeFilePath(layerDir, e.id ?? -1), xattrs: e.xattrs, mode: e.mode }] : [],
+    e.type === 'file' && e.xattrs ? [{ path: storeFilePath(layerDir, e.id ?? -1), xattrs: e.xattrs, mode: modeOnDisk(e.mode, 'file', runningAsRoot()) }] : [],
   );
   await applyXattrs(targets, { root: runningAsRoot() });
 }
@@ -66,7 +67,7 @@ export interface TreeXattrSource {
 export async function applyTreeXattrs(dest: string, dirs: TreeXattrSource[], symlinks: TreeXattrSource[]): Promise<void> {
   const at = (path: string) => (path === '' ? dest : join(dest, path));
   const targets = [
-    ...dirs.flatMap(({ path, entry }): XattrTarget[] => (entry?.xattrs ? [{ path: at(path), xattrs: entry.xattrs, mode: entry.mode }] : [])),
+    ...dirs.flatMap(({ path, entry }): XattrTarget[] => (entry?.xattrs ? [{ path: at(path), xattrs: entry.xattrs, mode: modeOnDisk(entry.mode, 'dir', runningAsRoot()) }] : [])),
     // No mode: a chmod would follow the link.
     ...symlinks.flatMap(({ path, entry }): XattrTarget[] => (entry?.xattrs ? [{ path: at(path), xattrs: entry.xattrs }] : [])),
   ];

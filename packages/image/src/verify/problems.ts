@@ -1,5 +1,6 @@
 import type { RootfsRecord } from '../compose/compose.js';
 import type { PathInfo } from './fs-worker-pool.js';
+import { modeOnDisk } from '../layers/unprivileged-mode.js';
 
 /** A field of a path that verification compares. */
 export type VerifyField = 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'size' | 'digest' | 'target' | 'link' | 'xattrs';
@@ -35,7 +36,8 @@ export function compareStat(path: string, want: ExpectedMeta, st: FoundMeta, own
   };
   const octal = (n: number) => n.toString(8).padStart(4, '0');
   // Symlink permissions are always 0777 on Linux and cannot be set.
-  if (want.type !== 'symlink') differ('mode', want.mode, st.mode, octal);
+  // A tree unpacked without root gives its owner a few more bits (unprivileged-mode.ts).
+  if (want.type !== 'symlink') differ('mode', modeOnDisk(want.mode, want.type, owners), st.mode, octal);
   if (owners) {
     differ('uid', want.uid, st.uid);
     differ('gid', want.gid, st.gid);

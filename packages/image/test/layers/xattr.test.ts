@@ -251,7 +251,7 @@ console.log(JSON.stringify(index.entries.map((e) => [e.path, e.xattrs ?? null]))
   ], 'trusted.* and security.capability need root; user.* is never set on a symlink');
   t.same(dumpXattrs(join(work, 'rootfs')), ['ro user.d=0x646972', 'ro/f user.a=0x78']);
   t.equal((await lstat(join(work, 'rootfs/ro/f'))).mode & 0o7777, 0o444, 'the file is read-only again');
-  t.equal((await lstat(join(work, 'rootfs/ro'))).mode & 0o7777, 0o555, 'so is the directory');
+  t.equal((await lstat(join(work, 'rootfs/ro'))).mode & 0o7777, 0o755, 'the directory keeps the write bit every directory unpacked without root gives its owner');
 });
 
 /** Pulls a hostile image into a cache that already holds a good one; the good one must stay intact. */

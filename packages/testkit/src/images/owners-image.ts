@@ -46,6 +46,10 @@ function ownersLayer(): TarEntry[] {
     dir('usr/bin'),
     { path: 'usr/bin/id-suid', type: 'file', mode: 0o4755, content: readFileSync('/usr/bin/id') },
     { path: 'usr/bin/id-suid-link', type: 'hardlink', linkname: 'usr/bin/id-suid' },
+    // As Fedora and RHEL ship them: no bits at all, and a home that its owner cannot write.
+    text('etc/gshadow', 'root:*::\n', { mode: 0 }),
+    dir('root', { mode: 0o550 }),
+    text('root/.profile', 'umask 022\n', { mode: 0o640 }),
     dir('root-only', { mode: 0o700 }),
     text('root-only/secret', 'only root may read this\n', { mode: 0o600 }),
     dir('srv/app', { mode: 0o750, uid: 42, gid: 42 }),
