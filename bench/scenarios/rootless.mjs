@@ -13,7 +13,10 @@ import { atMost, makeRow } from '../lib/rows.mjs';
 
 const USER = 'bbox-rootless';
 const TARGET = '≤ 1.2x root';
-/** Both sides boot under TCG: a user without the kvm group would otherwise be compared with KVM. */
+/**
+ * Both sides boot under TCG: a user without the kvm group would otherwise be compared with KVM.
+ * A time limit, so a boot that hangs under TCG on a busy host (see docs/vm.md) ends the side.
+ */
 const ACCEL = 'tcg';
 
 /** The user (created when missing), or a reason the scenario cannot run. */
@@ -101,7 +104,7 @@ export async function rootlessRuns(ctx) {
       const cache = await side.freshCache();
       try {
         await side.pull(cache, `bbox pull as ${id} (not measured)`);
-        const res = await timeMeasured(ctx, side.argv(['run', '--cache-dir', cache, '--accel', ACCEL, image.ref, '--', 'true']), {
+        const res = await timeMeasured(ctx, side.argv(['run', '--cache-dir', cache, '--accel', ACCEL, '--timeout', '180', image.ref, '--', 'true']), {
           label: `bbox run as ${id}`,
           env: side.env,
           treeRss: true,

@@ -31,11 +31,11 @@ t.test('the guest sees the same owners and modes whether bbox ran as root or as 
   const kernels = readableKernelDir(kernelDir(), work);
 
   /** pull then run, with a HOME and cache of the runner's own, and a PATH without the sbin directories. */
-  const session = async (who: string, runner: TestUser | undefined) => {
+  const session = async (who: string, runner: TestUser | undefined, extraEnv: Record<string, string> = {}) => {
     const home = join(work, `home-${who}`);
     mkdirSync(home);
     if (runner) giveTo(runner, home);
-    const env = { HOME: home, PATH: '/usr/local/bin:/usr/bin:/bin', BBOX_KERNEL_DIR: kernels, LANG: 'C.UTF-8' };
+    const env = { HOME: home, PATH: '/usr/local/bin:/usr/bin:/bin', BBOX_KERNEL_DIR: kernels, LANG: 'C.UTF-8', ...extraEnv };
     const cache = join(home, 'cache');
     const pull = await runNodeAs(runner, bundle, ['pull', '--cache-dir', cache, ref], { env, cwd: home });
     t.equal(pull.code, 0, `${who}: pull: ${pull.stderr}`);
@@ -46,6 +46,9 @@ t.test('the guest sees the same owners and modes whether bbox ran as root or as 
 
   const asRoot = await session('root', undefined);
   const asUser = await session('user', user);
+  // Where no user namespace may be made, debugfs sets every owner itself: the same disk.
+  const noUserns = await session('user-no-userns', user, { BBOX_DISK_USERNS: '0' });
+  t.equal(noUserns.stdout, asRoot.stdout, 'the same tree when mkfs.ext4 cannot run as mapped root');
   const [tree, su] = asUser.stdout.split('---\n');
   t.equal(asUser.stdout, asRoot.stdout, 'the guest prints the same tree and su results for both');
   t.notMatch(tree, new RegExp(` ${user.uid} | ${user.gid} `), "no uid or gid of the host user reaches the guest");

@@ -88,3 +88,11 @@ t.test('a path whose type on disk is not the recorded one is left alone', async 
   const out = ownerScript([{ path: 'x', type: 'dir', uid: 0, gid: 0, mode: 0o755 }], new Map([['x', copied(5, 5, FILE | 0o644, '1:1')]]));
   t.equal(out.script, '');
 });
+
+t.test('copied as root of a user namespace: the user files are root files, any other owner the overflow id', async (t) => {
+  const { seenAsMappedRoot } = await import('../src/disk-owners.js');
+  const seen = seenAsMappedRoot(new Map([['a', copied(1001, 1001, FILE | 0o644, '1:1')], ['b', copied(7, 1001, FILE | 0o644, '1:2')]]), 1001, 1001);
+  t.same([...seen.entries()], [['a', copied(0, 0, FILE | 0o644, '1:1')], ['b', copied(65534, 0, FILE | 0o644, '1:2')]]);
+  const out = ownerScript([{ path: 'a', type: 'file', uid: 0, gid: 0, mode: 0o644 }, { path: 'b', type: 'file', uid: 0, gid: 0, mode: 0o644 }], seen);
+  t.equal(out.script, 'sif "/b" uid 0\n', 'only what the mapping got wrong is fixed');
+});
