@@ -1,6 +1,7 @@
 // Real QEMU microVMs (TCG is fine) booting a real Debian cloud kernel and a busybox rootfs.
 import t from 'tap';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -108,7 +109,10 @@ t.test('timeout and abort stop the VM and remove its files', async (t) => {
 
 t.test('a VM that cannot boot reports its last console lines', async (t) => {
   const bad = join(base, 'disks', 'not-ext4.img');
-  writeFileSync(bad, Buffer.alloc(1 << 20));
+  // Zeros, but with the label of a current root disk where ext4 keeps it, so it is not rebuilt.
+  const zeros = Buffer.alloc(1 << 20);
+  zeros.write('bbox-root2', 1024 + 0x78, 'latin1');
+  writeFileSync(bad, zeros);
   const { result } = run({ diskPath: bad, cmd: ['true'] });
   const err = await result.then(
     () => undefined,
@@ -196,4 +200,14 @@ t.test('a command in no PATH directory: the same message and 127, without a boot
   t.match(early.got.err, /^bbox: no-such-command: not found in PATH \(/);
   t.equal(e.machineMs, 0, 'no machine was started');
   t.ok(b.machineMs > 0, 'with a share, the guest looked it up');
+});
+
+t.test('a disk made by an older bbox (another label) is rebuilt, not booted', async (t) => {
+  const old = join(base, 'disks', 'old-format.ext4');
+  execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'bbox-root', '-d', rootfs, old, '64M']);
+  const { got, result } = run({ diskPath: old, cmd: ['echo', 'booted'] });
+  const r = await result;
+  t.equal(r.exitCode, 0, got.err);
+  t.ok(r.diskBuilt, 'the old disk was replaced by a new build');
+  t.equal(execFileSync('e2label', [old], { encoding: 'utf8' }).trim(), 'bbox-root2');
 });
