@@ -69,7 +69,7 @@ async function makeSide(ctx, id, who, kernelDir) {
 
 export async function rootlessRuns(ctx) {
   const image = ctx.reference.big;
-  const { runs, warmup } = ctx.plan.vm;
+  const { runs, warmup } = ctx.plan.heavy;
   ctx.log(`bbox as root and as ${USER}: cold pull and first run, ${image.ref}`);
   const found = unprivilegedUser();
   const unavailable = cliMissing() ?? found.reason;
