@@ -76,7 +76,7 @@ export class KernelModuleError extends VmError {
   }
 }
 
-/** A host program the VM layer needs (qemu, qemu-img, mkfs.ext4, busybox) is missing or failed. */
+/** A host program the VM layer needs (qemu, mkfs.ext4, debugfs, virtiofsd, busybox) is missing or failed. */
 export class HostToolError extends VmError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('VM_HOST_TOOL', message, options);

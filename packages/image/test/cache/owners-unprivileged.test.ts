@@ -7,7 +7,7 @@ import { chmod, lstat, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { ensureTestUser, giveTo, ownersImage, pushImage, runNodeAs, startRegistry, tempDir } from '@broodbox/testkit';
-import { Cache, pullWithFetcher, type OwnedPath } from '../src/index.js';
+import { Cache, pullWithFetcher, type OwnedPath } from '../../src/index.js';
 
 type Stat = Pick<OwnedPath, 'path' | 'type' | 'uid' | 'gid' | 'mode'>;
 
@@ -37,7 +37,7 @@ async function bundle(work: string, name: string, source: string): Promise<strin
   return out;
 }
 
-const src = new URL('../src/index.ts', import.meta.url).pathname;
+const src = new URL('../../src/index.ts', import.meta.url).pathname;
 
 t.test('the owners recorded by an unprivileged pull equal the tree of a pull made as root', async (t) => {
   const user = ensureTestUser();

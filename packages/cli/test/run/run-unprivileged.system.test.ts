@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureTestUser, giveTo, OWNERS_GUEST_REPORT, ownersImage, pushImage, runNodeAs, startRegistry, tempDir, type TestUser } from '@broodbox/testkit';
 import { bundleCli, readableKernelDir } from './unprivileged-cli.js';
 
-const repo = fileURLToPath(new URL('../../..', import.meta.url));
+const repo = fileURLToPath(new URL('../../../..', import.meta.url));
 
 function kernelDir(): string {
   const dir = process.env.BBOX_KERNEL_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'broodbox', 'kernel');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const cliPkg = fileURLToPath(new URL('..', import.meta.url));
+const cliPkg = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * The built CLI (packages/cli/dist, `pnpm run build` first) as one ES module under `dir`, beside
