@@ -9,13 +9,18 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const cliPkg = fileURLToPath(new URL('../..', import.meta.url));
+const imageSrc = join(cliPkg, '..', 'image', 'src');
+/** The worker threads of @broodbox/image (started with startWorker), as paths under its src/. */
+export const WORKER_THREADS = ['layers/store-thread', 'compose/plan-thread', 'verify/fs-thread'];
 
 /**
  * The built CLI (packages/cli/dist, `pnpm run build` first) as one ES module under `dir`, beside
  * the package.json it reads its version from. Returns the path of the bundle.
  */
 export async function bundleCli(dir: string): Promise<string> {
-  const out = join(dir, 'cli', 'dist', 'main.mjs');
+  // One folder below dist/, as command-line/version.ts is, so its ../../package.json is the CLI's.
+  const distDir = join(dir, 'cli', 'dist', 'bundle');
+  const out = join(distDir, 'main.mjs');
   await build({
     entryPoints: [join(cliPkg, 'dist', 'main.js')],
     outfile: out,
@@ -27,8 +32,15 @@ export async function bundleCli(dir: string): Promise<string> {
     // CommonJS dependencies call require(); an ES module has none of its own.
     banner: { js: "import { createRequire as __bboxRequire } from 'node:module'; const require = __bboxRequire(import.meta.url);" },
   });
+  // The image library's worker threads load from files beside the module that starts them: here,
+  // beside the bundle (ES modules, as the CLI's package.json says its .js files are).
+  for (const thread of WORKER_THREADS) {
+    const threadOut = join(distDir, `${thread.split('/')[1]!}.js`);
+    await build({ entryPoints: [join(imageSrc, `${thread}.ts`)], outfile: threadOut, bundle: true, platform: 'node', format: 'esm', logLevel: 'error' });
+    chmodSync(threadOut, 0o644);
+  }
   writeFileSync(join(dir, 'cli', 'package.json'), readFileSync(join(cliPkg, 'package.json')));
-  for (const p of [dir, join(dir, 'cli'), join(dir, 'cli', 'dist')]) chmodSync(p, 0o755);
+  for (const p of [dir, join(dir, 'cli'), join(dir, 'cli', 'dist'), distDir]) chmodSync(p, 0o755);
   chmodSync(out, 0o644);
   return out;
 }

@@ -27,6 +27,9 @@ async function walk(root: string): Promise<Stat[]> {
 
 const pick = (e: OwnedPath): Stat => ({ path: e.path, type: e.type, uid: e.uid, gid: e.gid, mode: e.mode });
 
+const srcDir = new URL('../../src/', import.meta.url).pathname;
+const src = join(srcDir, 'index.ts');
+
 /** A script the user runs: one bundled file, so nothing is read from the checkout. */
 async function bundle(work: string, name: string, source: string): Promise<string> {
   const entry = join(work, `${name}-entry.mjs`);
@@ -34,10 +37,15 @@ async function bundle(work: string, name: string, source: string): Promise<strin
   await writeFile(entry, source);
   await build({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', format: 'esm', logLevel: 'error' });
   await chmod(out, 0o644);
+  // The worker threads load from files beside the module that starts them: beside the bundle here.
+  for (const thread of ['layers/store-thread', 'compose/plan-thread', 'verify/fs-thread']) {
+    const threadOut = join(work, `${thread.split('/')[1]!}.js`);
+    await build({ entryPoints: [join(srcDir, `${thread}.ts`)], outfile: threadOut, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
+    await chmod(threadOut, 0o644);
+  }
   return out;
 }
 
-const src = new URL('../../src/index.ts', import.meta.url).pathname;
 
 t.test('the owners recorded by an unprivileged pull equal the tree of a pull made as root', async (t) => {
   const user = ensureTestUser();
