@@ -1,10 +1,11 @@
 // `bbox cache list` over a cache of 20 entries, three of them trees of 30k files: a list that
 // walks the trees shows it in its time and in its getdents64 calls.
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bboxArgv, bboxEnv, cliMissing, sampleOf, timeBbox, timeMeasured } from '../lib/bbox.mjs';
+import { cliMissing, sampleOf, timeBbox } from '../lib/bbox.mjs';
+import { nodeStartSide } from '../lib/cli-side.mjs';
 import { interleave, NotMeasuredError, ratio, reasonOf } from '../lib/interleave.mjs';
-import { runQuiet } from '../lib/measure.mjs';
+import { syscallCounts } from '../lib/syscall-counts.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
 import { pullInto } from '../lib/warm-cache.mjs';
 
@@ -16,21 +17,6 @@ async function fillCache(ctx, dir) {
   if (imgs.length < ENTRIES) throw new NotMeasuredError(`only ${imgs.length} synthetic images exist, ${ENTRIES} needed`);
   for (const img of imgs.slice(0, ENTRIES)) await pullInto(ctx, dir, img);
   return imgs.slice(0, ENTRIES);
-}
-
-async function syscallCounts(ctx, dir) {
-  const out = join(ctx.workDir, 'strace-cache-list.txt');
-  await runQuiet(['strace', '-f', '-c', '-e', `trace=${TRACED.join(',')}`, '-o', out, ...bboxArgv(['cache', 'list', '--cache-dir', dir])], {
-    cwd: ctx.workDir,
-    env: await bboxEnv(ctx.benchDir),
-  });
-  const counts = Object.fromEntries(TRACED.map((s) => [s, 0]));
-  for (const line of (await readFile(out, 'utf8')).split('\n')) {
-    const c = line.trim().split(/\s+/);
-    if (TRACED.includes(c[c.length - 1]) && /^\d/.test(c[0])) counts[c[c.length - 1]] = Number(c[3]);
-  }
-  await rm(out, { force: true });
-  return counts;
 }
 
 export async function cacheList(ctx) {
@@ -52,7 +38,7 @@ export async function cacheList(ctx) {
     try {
       const res = await timeBbox(ctx, ['cache', 'list', '--json', '--cache-dir', dir]);
       listed = images.filter((i) => res.stdout.includes(i.digest)).length;
-      syscalls = await syscallCounts(ctx, dir);
+      syscalls = await syscallCounts(ctx, ['cache', 'list', '--cache-dir', dir], TRACED);
     } catch (err) {
       unavailable = reasonOf(err);
     }
@@ -65,7 +51,7 @@ export async function cacheList(ctx) {
         unavailable,
         run: async () => sampleOf(await timeBbox(ctx, ['cache', 'list', '--cache-dir', dir])),
       },
-      { id: 'node-e-0', label: 'node -e 0', run: async () => sampleOf(await timeMeasured(ctx, [process.execPath, '-e', '0'], { label: 'node' })) },
+      nodeStartSide(ctx),
     ],
     runs,
     warmup,

@@ -1,11 +1,12 @@
 // `bbox images` over a cache of 200 refs (20 images, 10 tags each): one row per ref, read from
 // the ref records and each entry's metadata. A listing that walked the trees, or read a file per
 // ref many times over, shows it in its time and its syscalls.
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bboxArgv, bboxEnv, cliMissing, sampleOf, timeBbox, timeMeasured } from '../lib/bbox.mjs';
+import { cliMissing, sampleOf, timeBbox } from '../lib/bbox.mjs';
+import { nodeStartSide } from '../lib/cli-side.mjs';
 import { interleave, NotMeasuredError, ratio, reasonOf } from '../lib/interleave.mjs';
-import { runQuiet } from '../lib/measure.mjs';
+import { syscallCounts } from '../lib/syscall-counts.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
 
 const IMAGES = 20;
@@ -41,21 +42,6 @@ async function fillCache(ctx, dir) {
   return refs;
 }
 
-async function syscallCounts(ctx, dir) {
-  const out = join(ctx.workDir, 'strace-images.txt');
-  await runQuiet(['strace', '-f', '-c', '-e', `trace=${TRACED.join(',')}`, '-o', out, ...bboxArgv(['images', '--cache-dir', dir])], {
-    cwd: ctx.workDir,
-    env: await bboxEnv(ctx.benchDir),
-  });
-  const counts = Object.fromEntries(TRACED.map((s) => [s, 0]));
-  for (const line of (await readFile(out, 'utf8')).split('\n')) {
-    const c = line.trim().split(/\s+/);
-    if (TRACED.includes(c[c.length - 1]) && /^\d/.test(c[0])) counts[c[c.length - 1]] = Number(c[3]);
-  }
-  await rm(out, { force: true });
-  return counts;
-}
-
 export async function imagesList(ctx) {
   const { runs, warmup } = ctx.plan.light;
   ctx.log(`bbox images with ${REFS} refs`);
@@ -76,7 +62,7 @@ export async function imagesList(ctx) {
       const res = await timeBbox(ctx, ['images', '--json', '--cache-dir', dir]);
       const rows = JSON.parse(res.stdout).images;
       listed = refs.filter((r) => rows.some((row) => row.ref === r)).length;
-      syscalls = await syscallCounts(ctx, dir);
+      syscalls = await syscallCounts(ctx, ['images', '--cache-dir', dir], TRACED);
     } catch (err) {
       unavailable = reasonOf(err);
     }
@@ -89,7 +75,7 @@ export async function imagesList(ctx) {
         unavailable,
         run: async () => sampleOf(await timeBbox(ctx, ['images', '--cache-dir', dir])),
       },
-      { id: 'node-e-0', label: 'node -e 0', run: async () => sampleOf(await timeMeasured(ctx, [process.execPath, '-e', '0'], { label: 'node' })) },
+      nodeStartSide(ctx),
     ],
     runs,
     warmup,
