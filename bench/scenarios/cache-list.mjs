@@ -2,10 +2,8 @@
 // walks the trees shows it in its time and in its getdents64 calls.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cliMissing, sampleOf, timeBbox } from '../lib/bbox.mjs';
-import { nodeStartSide } from '../lib/cli-side.mjs';
-import { interleave, NotMeasuredError, ratio, reasonOf } from '../lib/interleave.mjs';
-import { syscallCounts } from '../lib/syscall-counts.mjs';
+import { NotMeasuredError, ratio } from '../lib/interleave.mjs';
+import { measureListing } from '../lib/listing.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
 import { pullInto } from '../lib/warm-cache.mjs';
 
@@ -23,40 +21,15 @@ export async function cacheList(ctx) {
   const { runs, warmup } = ctx.plan.light;
   ctx.log(`bbox cache list with ${ENTRIES} entries`);
   const dir = join(ctx.workDir, 'list-cache', 'cache');
-  let unavailable = cliMissing();
-  let images = [];
-  if (!unavailable) {
-    try {
-      images = await fillCache(ctx, dir);
-    } catch (err) {
-      unavailable = `could not fill the cache: ${reasonOf(err)}`;
-    }
-  }
-  let listed;
-  let syscalls;
-  if (!unavailable) {
-    try {
-      const res = await timeBbox(ctx, ['cache', 'list', '--json', '--cache-dir', dir]);
-      listed = images.filter((i) => res.stdout.includes(i.digest)).length;
-      syscalls = await syscallCounts(ctx, ['cache', 'list', '--cache-dir', dir], TRACED);
-    } catch (err) {
-      unavailable = reasonOf(err);
-    }
-  }
-  const [bbox, node] = await interleave({
-    sides: [
-      {
-        id: 'bbox',
-        label: `bbox cache list (${ENTRIES} entries)`,
-        unavailable,
-        run: async () => sampleOf(await timeBbox(ctx, ['cache', 'list', '--cache-dir', dir])),
-      },
-      nodeStartSide(ctx),
-    ],
+  const { bbox, node, listed, syscalls } = await measureListing(ctx, {
+    command: ['cache', 'list'],
+    dir,
+    label: `bbox cache list (${ENTRIES} entries)`,
+    fill: () => fillCache(ctx, dir),
+    countListed: (stdout, images) => images.filter((i) => stdout.includes(i.digest)).length,
+    traced: TRACED,
     runs,
     warmup,
-    log: ctx.log,
-    deadline: ctx.deadline,
   });
   await rm(join(ctx.workDir, 'list-cache'), { recursive: true, force: true });
   return [

@@ -3,10 +3,9 @@
 // ref many times over, shows it in its time and its syscalls.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cliMissing, sampleOf, timeBbox } from '../lib/bbox.mjs';
-import { nodeStartSide } from '../lib/cli-side.mjs';
-import { interleave, NotMeasuredError, ratio, reasonOf } from '../lib/interleave.mjs';
-import { syscallCounts } from '../lib/syscall-counts.mjs';
+import { timeBbox } from '../lib/bbox.mjs';
+import { NotMeasuredError, ratio } from '../lib/interleave.mjs';
+import { measureListing } from '../lib/listing.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
 
 const IMAGES = 20;
@@ -46,41 +45,18 @@ export async function imagesList(ctx) {
   const { runs, warmup } = ctx.plan.light;
   ctx.log(`bbox images with ${REFS} refs`);
   const dir = join(ctx.workDir, 'images-cache', 'cache');
-  let unavailable = cliMissing();
-  let refs = [];
-  if (!unavailable) {
-    try {
-      refs = await fillCache(ctx, dir);
-    } catch (err) {
-      unavailable = `could not fill the cache: ${reasonOf(err)}`;
-    }
-  }
-  let listed;
-  let syscalls;
-  if (!unavailable) {
-    try {
-      const res = await timeBbox(ctx, ['images', '--json', '--cache-dir', dir]);
-      const rows = JSON.parse(res.stdout).images;
-      listed = refs.filter((r) => rows.some((row) => row.ref === r)).length;
-      syscalls = await syscallCounts(ctx, ['images', '--cache-dir', dir], TRACED);
-    } catch (err) {
-      unavailable = reasonOf(err);
-    }
-  }
-  const [bbox, node] = await interleave({
-    sides: [
-      {
-        id: 'bbox',
-        label: `bbox images (${REFS} refs)`,
-        unavailable,
-        run: async () => sampleOf(await timeBbox(ctx, ['images', '--cache-dir', dir])),
-      },
-      nodeStartSide(ctx),
-    ],
+  const { bbox, node, listed, syscalls } = await measureListing(ctx, {
+    command: ['images'],
+    dir,
+    label: `bbox images (${REFS} refs)`,
+    fill: () => fillCache(ctx, dir),
+    countListed: (stdout, refs) => {
+      const rows = JSON.parse(stdout).images;
+      return refs.filter((r) => rows.some((row) => row.ref === r)).length;
+    },
+    traced: TRACED,
     runs,
     warmup,
-    log: ctx.log,
-    deadline: ctx.deadline,
   });
   await rm(join(ctx.workDir, 'images-cache'), { recursive: true, force: true });
   return [
