@@ -7,7 +7,10 @@ import { runQuiet } from './measure.mjs';
 
 /** Runs `bbox …args` under strace once; returns each of `traced` → its call count (0 when unseen). */
 export async function syscallCounts(ctx, args, traced) {
-  const out = join(ctx.workDir, `strace-${args.filter((a) => !a.startsWith('-')).slice(0, 2).join('-')}.txt`);
+  // Named by the command's words (`strace-cache-list.txt`): those before its first option.
+  const firstOption = args.findIndex((a) => a.startsWith('-'));
+  const words = firstOption === -1 ? args : args.slice(0, firstOption);
+  const out = join(ctx.workDir, `strace-${words.join('-')}.txt`);
   await runQuiet(['strace', '-f', '-c', '-e', `trace=${traced.join(',')}`, '-o', out, ...bboxArgv(args)], {
     cwd: ctx.workDir,
     env: await bboxEnv(ctx.benchDir),
