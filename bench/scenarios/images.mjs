@@ -1,11 +1,11 @@
 // `bbox images` over a cache of 200 refs (20 images, 10 tags each): one row per ref, read from
 // the ref records and each entry's metadata. A listing that walked the trees, or read a file per
 // ref many times over, shows it in its time and its syscalls.
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bboxArgv, bboxEnv, cliMissing, sampleOf, timeBbox, timeMeasured } from '../lib/bbox.mjs';
-import { interleave, NotMeasuredError, ratio, reasonOf } from '../lib/interleave.mjs';
-import { runQuiet } from '../lib/measure.mjs';
+import { timeBbox } from '../lib/bbox.mjs';
+import { NotMeasuredError, ratio } from '../lib/interleave.mjs';
+import { measureListing } from '../lib/listing.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
 
 const IMAGES = 20;
@@ -41,60 +41,22 @@ async function fillCache(ctx, dir) {
   return refs;
 }
 
-async function syscallCounts(ctx, dir) {
-  const out = join(ctx.workDir, 'strace-images.txt');
-  await runQuiet(['strace', '-f', '-c', '-e', `trace=${TRACED.join(',')}`, '-o', out, ...bboxArgv(['images', '--cache-dir', dir])], {
-    cwd: ctx.workDir,
-    env: await bboxEnv(ctx.benchDir),
-  });
-  const counts = Object.fromEntries(TRACED.map((s) => [s, 0]));
-  for (const line of (await readFile(out, 'utf8')).split('\n')) {
-    const c = line.trim().split(/\s+/);
-    if (TRACED.includes(c[c.length - 1]) && /^\d/.test(c[0])) counts[c[c.length - 1]] = Number(c[3]);
-  }
-  await rm(out, { force: true });
-  return counts;
-}
-
 export async function imagesList(ctx) {
   const { runs, warmup } = ctx.plan.light;
   ctx.log(`bbox images with ${REFS} refs`);
   const dir = join(ctx.workDir, 'images-cache', 'cache');
-  let unavailable = cliMissing();
-  let refs = [];
-  if (!unavailable) {
-    try {
-      refs = await fillCache(ctx, dir);
-    } catch (err) {
-      unavailable = `could not fill the cache: ${reasonOf(err)}`;
-    }
-  }
-  let listed;
-  let syscalls;
-  if (!unavailable) {
-    try {
-      const res = await timeBbox(ctx, ['images', '--json', '--cache-dir', dir]);
-      const rows = JSON.parse(res.stdout).images;
-      listed = refs.filter((r) => rows.some((row) => row.ref === r)).length;
-      syscalls = await syscallCounts(ctx, dir);
-    } catch (err) {
-      unavailable = reasonOf(err);
-    }
-  }
-  const [bbox, node] = await interleave({
-    sides: [
-      {
-        id: 'bbox',
-        label: `bbox images (${REFS} refs)`,
-        unavailable,
-        run: async () => sampleOf(await timeBbox(ctx, ['images', '--cache-dir', dir])),
-      },
-      { id: 'node-e-0', label: 'node -e 0', run: async () => sampleOf(await timeMeasured(ctx, [process.execPath, '-e', '0'], { label: 'node' })) },
-    ],
+  const { bbox, node, listed, syscalls } = await measureListing(ctx, {
+    command: ['images'],
+    dir,
+    label: `bbox images (${REFS} refs)`,
+    fill: () => fillCache(ctx, dir),
+    countListed: (stdout, refs) => {
+      const rows = JSON.parse(stdout).images;
+      return refs.filter((r) => rows.some((row) => row.ref === r)).length;
+    },
+    traced: TRACED,
     runs,
     warmup,
-    log: ctx.log,
-    deadline: ctx.deadline,
   });
   await rm(join(ctx.workDir, 'images-cache'), { recursive: true, force: true });
   return [

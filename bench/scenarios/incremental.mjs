@@ -1,8 +1,9 @@
 // Pulls that find part of the image already cached (a new top layer, a second image on the same
 // base), and two cold pulls of one image at once. All on the synthetic image of many small files.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bboxEnv, checkPullOutput, cliMissing, sampleOf, timeBbox, timeMeasured, CLI_BIN } from '../lib/bbox.mjs';
+import { bboxEnv, checkPullOutput, sampleOf, timeBbox, timeMeasured, CLI_BIN } from '../lib/bbox.mjs';
+import { cliSide } from '../lib/cli-side.mjs';
 import { interleave, ratio } from '../lib/interleave.mjs';
 import { runQuiet, settleDisk } from '../lib/measure.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
@@ -28,27 +29,17 @@ async function measuredPull(ctx, cacheDir, image, expectFromCache) {
 
 /** A side pulling `image` into a fresh cache that first received `first` (unmeasured). */
 function pullAfterSide(ctx, id, label, first, image, { measureDisk = false } = {}) {
-  return {
-    id,
-    label,
-    unavailable: cliMissing(),
-    run: async () => {
-      const dir = await mkdtemp(join(ctx.workDir, `${id}-`));
-      try {
-        const cache = join(dir, 'cache');
-        if (first) await pullInto(ctx, cache, first);
-        const before = measureDisk && first ? await duKiB(cache) : 0;
-        // The cached state is one long settled, as it is for anyone pulling an update.
-        await settleDisk();
-        const res = await measuredPull(ctx, cache, image, false);
-        const extra = {};
-        if (measureDisk) extra.extraDiskKiB = (await duKiB(cache)) - before;
-        return sampleOf(res, extra);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
-  };
+  return cliSide(ctx, id, label, async (dir) => {
+    const cache = join(dir, 'cache');
+    if (first) await pullInto(ctx, cache, first);
+    const before = measureDisk && first ? await duKiB(cache) : 0;
+    // The cached state is one long settled, as it is for anyone pulling an update.
+    await settleDisk();
+    const res = await measuredPull(ctx, cache, image, false);
+    const extra = {};
+    if (measureDisk) extra.extraDiskKiB = (await duKiB(cache)) - before;
+    return sampleOf(res, extra);
+  });
 }
 
 function fetchedLayers(side) {
@@ -147,29 +138,24 @@ export async function concurrentPulls(ctx) {
   const { runs, warmup } = ctx.plan.medium;
   ctx.log(`two concurrent cold pulls of ${image.ref}`);
   const digests = image.layers.map((l) => l.digest);
-  const twoSide = {
-    id: 'bbox',
-    label: 'two bbox pulls at once, one cache',
-    unavailable: cliMissing(),
-    run: async () => {
-      const dir = await mkdtemp(join(ctx.workDir, 'twice-'));
-      try {
-        const res = await timeMeasured(ctx, ['bash', '-c', TWO_PULLS, 'bench', dir, image.ref, CLI_BIN, process.execPath], {
-          label: 'two concurrent bbox pulls',
-          counts: ctx.registryLog,
-          layerDigests: digests,
-          treeRss: true,
-          env: await bboxEnv(ctx.benchDir),
-        });
-        for (const f of ['a', 'b']) checkPullOutput(await readFile(`${dir}.${f}.json`, 'utf8'), { digest: image.digest });
-        return sampleOf(res);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-        await rm(`${dir}.a.json`, { force: true });
-        await rm(`${dir}.b.json`, { force: true });
-      }
+  const twoSide = cliSide(
+    ctx,
+    'bbox',
+    'two bbox pulls at once, one cache',
+    async (dir) => {
+      const res = await timeMeasured(ctx, ['bash', '-c', TWO_PULLS, 'bench', dir, image.ref, CLI_BIN, process.execPath], {
+        label: 'two concurrent bbox pulls',
+        counts: ctx.registryLog,
+        layerDigests: digests,
+        treeRss: true,
+        env: await bboxEnv(ctx.benchDir),
+      });
+      for (const f of ['a', 'b']) checkPullOutput(await readFile(`${dir}.${f}.json`, 'utf8'), { digest: image.digest });
+      return sampleOf(res);
     },
-  };
+    // Each pull writes its JSON beside the directory.
+    { cleanup: async (dir) => Promise.all(['a', 'b'].map((f) => rm(`${dir}.${f}.json`, { force: true }))) },
+  );
   const [two, one] = await interleave({
     sides: [twoSide, pullAfterSide(ctx, 'bbox-single', 'one bbox pull, empty cache', undefined, image)],
     runs,

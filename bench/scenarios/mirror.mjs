@@ -2,7 +2,8 @@
 // front of the bench registry) against pulling from the registry directly.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkPullOutput, cliMissing, sampleOf, timeBbox } from '../lib/bbox.mjs';
+import { checkPullOutput, sampleOf, timeBbox } from '../lib/bbox.mjs';
+import { cliSide } from '../lib/cli-side.mjs';
 import { AccessLog } from '../lib/access-log.mjs';
 import { interleave, ratio, reasonOf } from '../lib/interleave.mjs';
 import { runQuiet } from '../lib/measure.mjs';
@@ -28,28 +29,18 @@ async function warmMirror(ctx, mirror, image) {
 }
 
 function pullSide(ctx, id, label, image, config, logs) {
-  return {
-    id,
-    label,
-    unavailable: cliMissing(),
-    run: async () => {
-      const dir = await mkdtemp(join(ctx.workDir, `${id}-`));
-      try {
-        const configArgs = config ? ['--config', config] : [];
-        const res = await timeBbox(ctx, ['pull', ...configArgs, '--json', '--cache-dir', join(dir, 'cache'), image.ref], {
-          counts: logs,
-          layerDigests: image.layers.map((l) => l.digest),
-          treeRss: true,
-        });
-        checkPullOutput(res.stdout, { digest: image.digest, fromCache: false });
-        const [first, second] = res.requestsPerLog;
-        const extra = second ? { mirrorLayerBytes: first.layerBytes, upstreamLayerBytes: second.layerBytes, upstreamRequests: second.total } : {};
-        return sampleOf(res, extra);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
-  };
+  return cliSide(ctx, id, label, async (dir) => {
+    const configArgs = config ? ['--config', config] : [];
+    const res = await timeBbox(ctx, ['pull', ...configArgs, '--json', '--cache-dir', join(dir, 'cache'), image.ref], {
+      counts: logs,
+      layerDigests: image.layers.map((l) => l.digest),
+      treeRss: true,
+    });
+    checkPullOutput(res.stdout, { digest: image.digest, fromCache: false });
+    const [first, second] = res.requestsPerLog;
+    const extra = second ? { mirrorLayerBytes: first.layerBytes, upstreamLayerBytes: second.layerBytes, upstreamRequests: second.total } : {};
+    return sampleOf(res, extra);
+  });
 }
 
 export async function mirrorPull(ctx) {

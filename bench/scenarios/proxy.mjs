@@ -1,9 +1,10 @@
 // Issue 14: a cold pull from a TLS registry through a forward proxy (tinyproxy, a CONNECT tunnel)
 // against the same cold pull straight to the registry. Both sides speak TLS to the same registry
 // (its storage is a copy of the bench image); only the path differs.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkPullOutput, cliMissing, sampleOf, timeBbox } from '../lib/bbox.mjs';
+import { checkPullOutput, sampleOf, timeBbox } from '../lib/bbox.mjs';
+import { cliSide } from '../lib/cli-side.mjs';
 import { interleave, ratio, reasonOf } from '../lib/interleave.mjs';
 import { runQuiet } from '../lib/measure.mjs';
 import { atMost, makeRow, notMeasuredRow } from '../lib/rows.mjs';
@@ -31,26 +32,16 @@ async function tlsCopyOf(ctx, dir, image) {
 }
 
 function side(ctx, id, label, image, ref, config, proxy) {
-  return {
-    id,
-    label,
-    unavailable: cliMissing(),
-    run: async () => {
-      const dir = await mkdtemp(join(ctx.workDir, `${id}-`));
-      try {
-        const before = proxy ? (await proxy.requests()).length : 0;
-        const res = await timeBbox(ctx, ['pull', '--config', config, '--json', '--cache-dir', join(dir, 'cache'), ref], {
-          layerDigests: image.layers.map((l) => l.digest),
-          treeRss: true,
-        });
-        checkPullOutput(res.stdout, { digest: image.digest, fromCache: false });
-        const tunnels = proxy ? (await proxy.requests()).slice(before).filter((r) => r.startsWith('CONNECT')).length : 0;
-        return sampleOf(res, { proxyTunnels: tunnels });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
-  };
+  return cliSide(ctx, id, label, async (dir) => {
+    const before = proxy ? (await proxy.requests()).length : 0;
+    const res = await timeBbox(ctx, ['pull', '--config', config, '--json', '--cache-dir', join(dir, 'cache'), ref], {
+      layerDigests: image.layers.map((l) => l.digest),
+      treeRss: true,
+    });
+    checkPullOutput(res.stdout, { digest: image.digest, fromCache: false });
+    const tunnels = proxy ? (await proxy.requests()).slice(before).filter((r) => r.startsWith('CONNECT')).length : 0;
+    return sampleOf(res, { proxyTunnels: tunnels });
+  });
 }
 
 export async function proxyPull(ctx) {

@@ -3,6 +3,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bboxArgv, bboxEnv, checkPullOutput, cliMissing, sampleOf, timeBbox, timeMeasured, CLI_BIN } from '../lib/bbox.mjs';
+import { nodeStartSide } from '../lib/cli-side.mjs';
 import { interleave, NotMeasuredError, ratio } from '../lib/interleave.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
 import { referenceWarmCache } from '../lib/warm-cache.mjs';
@@ -173,11 +174,7 @@ export async function warmPull(ctx) {
           return sampleOf(res);
         },
       },
-      {
-        id: 'node-e-0',
-        label: 'node -e 0',
-        run: async () => sampleOf(await timeMeasured(ctx, [process.execPath, '-e', '0'], { label: 'node -e 0' })),
-      },
+      nodeStartSide(ctx),
     ],
     runs,
     warmup,

@@ -7,7 +7,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { checkPullOutput, cliMissing, sampleOf, timeBbox, bboxArgv, bboxEnv } from '../lib/bbox.mjs';
+import { checkPullOutput, sampleOf, timeBbox, bboxArgv, bboxEnv } from '../lib/bbox.mjs';
+import { cliSide } from '../lib/cli-side.mjs';
 import { interleave, ratio, reasonOf } from '../lib/interleave.mjs';
 import { atMost, makeRow, notMeasuredRow } from '../lib/rows.mjs';
 import { createCipheriv } from 'node:crypto';
@@ -53,27 +54,22 @@ async function stopCaches(ctx, xdgCache, extraEnv) {
 const linkBytes = (link) => link.requests.reduce((n, r) => n + r.bytesOut, 0);
 
 function side(ctx, id, label, ref, image, { link, args = [], env, xdgCache }) {
-  return {
+  const cacheHomeIn = (dir) => xdgCache ?? join(dir, 'xdg-cache');
+  return cliSide(
+    ctx,
     id,
     label,
-    unavailable: cliMissing(),
-    run: async () => {
-      const dir = await mkdtemp(join(ctx.workDir, `${id}-`));
-      const cacheHome = xdgCache ?? join(dir, 'xdg-cache');
+    async (dir) => {
       const linkBefore = linkBytes(link);
-      try {
-        const res = await timeBbox(ctx, ['pull', ...args, '--json', '--cache-dir', join(dir, 'images'), ref], { extraEnv: { ...env, XDG_CACHE_HOME: cacheHome }, treeRss: true });
-        checkPullOutput(res.stdout, { digest: image.digest, fromCache: false });
-        if (res.stderr.includes('bbox: warning')) throw new Error(`bbox warned: ${res.stderr.trim()}`);
-        // What crossed the link: the blobs once for a direct pull; more means the cache fetched twice.
-        return sampleOf(res, { mbitPerS: (image.compressedBytes * 8) / (res.wallMs * 1000), linkBytes: linkBytes(link) - linkBefore });
-      } finally {
-        // A first-pull side starts a cache in its own root each run: stop it before removing the root.
-        if (!xdgCache) await stopCaches(ctx, cacheHome, env);
-        await rm(dir, { recursive: true, force: true });
-      }
+      const res = await timeBbox(ctx, ['pull', ...args, '--json', '--cache-dir', join(dir, 'images'), ref], { extraEnv: { ...env, XDG_CACHE_HOME: cacheHomeIn(dir) }, treeRss: true });
+      checkPullOutput(res.stdout, { digest: image.digest, fromCache: false });
+      if (res.stderr.includes('bbox: warning')) throw new Error(`bbox warned: ${res.stderr.trim()}`);
+      // What crossed the link: the blobs once for a direct pull; more means the cache fetched twice.
+      return sampleOf(res, { mbitPerS: (image.compressedBytes * 8) / (res.wallMs * 1000), linkBytes: linkBytes(link) - linkBefore });
     },
-  };
+    // A first-pull side starts a cache in its own root each run: stop it before the root is removed.
+    { cleanup: xdgCache ? undefined : (dir) => stopCaches(ctx, cacheHomeIn(dir), env) },
+  );
 }
 
 export async function registryCachePull(ctx) {

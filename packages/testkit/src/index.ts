@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+export { TestkitError, type TestkitErrorCode } from './errors.js';
 export { freePort } from './net/free-port.js';
 export { tempDir, type Teardown } from './files/temp-dir.js';
 export { startRegistry, RegistryOptionsError, RegistryStartError, type Registry, type RegistryOptions, type RegistryAuth } from './registry/registry.js';

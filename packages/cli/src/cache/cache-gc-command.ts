@@ -1,4 +1,5 @@
-import { Command, Option } from 'clipanion';
+import { Command } from 'clipanion';
+import { switchOption } from '../command-line/clipanion-options.js';
 import { BboxCommand } from '../command-line/base-command.js';
 import { formatBytes } from '../output/byte-size.js';
 import { shortDigest } from './cache-table.js';
@@ -22,8 +23,8 @@ export class CacheGcCommand extends BboxCommand {
     ],
   });
 
-  dryRun = Option.Boolean('-n,--dry-run', false, { description: 'Only report what would be removed' });
-  json = Option.Boolean('--json', false, { description: 'Print the result as one JSON object' });
+  dryRun = switchOption({ names: '-n,--dry-run', kind: 'boolean', description: 'Only report what would be removed' });
+  json = switchOption({ names: '--json', kind: 'boolean', description: 'Print the result as one JSON object' });
 
   protected async perform(): Promise<number> {
     const settings = await this.settings();

@@ -1,4 +1,5 @@
-import { Command, Option } from 'clipanion';
+import { Command } from 'clipanion';
+import { switchOption } from '../command-line/clipanion-options.js';
 import { BboxCommand } from '../command-line/base-command.js';
 import { formatListing, listingTotals, type Listing } from './cache-table.js';
 
@@ -21,7 +22,7 @@ export class CacheListCommand extends BboxCommand {
     ],
   });
 
-  json = Option.Boolean('--json', false, { description: 'Print the listing as one JSON object' });
+  json = switchOption({ names: '--json', kind: 'boolean', description: 'Print the listing as one JSON object' });
 
   protected async perform(): Promise<number> {
     const settings = await this.settings();

@@ -1,4 +1,5 @@
-import { Command, Option } from 'clipanion';
+import { Command } from 'clipanion';
+import { switchOption } from '../command-line/clipanion-options.js';
 import { BboxCommand } from '../command-line/base-command.js';
 import { CliError } from '../output/errors.js';
 import { ExitCode } from '../output/exit-codes.js';
@@ -21,7 +22,7 @@ export class CachePurgeCommand extends BboxCommand {
     ],
   });
 
-  force = Option.Boolean('-f,--force', false, { description: 'Do not ask for confirmation' });
+  force = switchOption({ names: '-f,--force', kind: 'boolean', description: 'Do not ask for confirmation' });
 
   protected async perform(): Promise<number> {
     const settings = await this.settings();

@@ -57,7 +57,7 @@ export class CacheRmCommand extends BboxCommand {
     ],
   });
 
-  force = Option.Boolean('-f,--force', false, { description: 'Remove an image named by digest even when several references point to it (never one a running process uses)' });
+  force = switchOption({ names: '-f,--force', kind: 'boolean', description: 'Remove an image named by digest even when several references point to it (never one a running process uses)' });
   dryRun = switchOption(IMAGE_OPTIONS.dryRun);
   json = switchOption(IMAGE_OPTIONS.json);
   targets = Option.Rest({ name: 'REF|DIGEST', required: 1 });

@@ -1,4 +1,5 @@
 import { Command, Option } from 'clipanion';
+import { switchOption } from '../command-line/clipanion-options.js';
 import { BboxCommand } from '../command-line/base-command.js';
 import { shortDigest } from './cache-table.js';
 import { ExitCode } from '../output/exit-codes.js';
@@ -31,8 +32,8 @@ export class CacheVerifyCommand extends BboxCommand {
     ],
   });
 
-  repair = Option.Boolean('--repair', false, { description: 'Remove damaged entries and layers, then pull their references again' });
-  json = Option.Boolean('--json', false, { description: 'Print the report as one JSON object' });
+  repair = switchOption({ names: '--repair', kind: 'boolean', description: 'Remove damaged entries and layers, then pull their references again' });
+  json = switchOption({ names: '--json', kind: 'boolean', description: 'Print the report as one JSON object' });
   digest = Option.String({ name: 'DIGEST', required: false });
 
   /** What a repair pulls the removed refs with: the command's settings, asking the registry. */

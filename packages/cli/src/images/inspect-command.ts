@@ -64,7 +64,7 @@ export class InspectCommand extends BboxCommand {
     ],
   });
 
-  remote = Option.Boolean('--remote', false, { description: 'Ask the registry (or oci-layout: directory) instead of the cache; pulls nothing' });
+  remote = switchOption({ names: '--remote', kind: 'boolean', description: 'Ask the registry (or oci-layout: directory) instead of the cache; pulls nothing' });
   platform = stringOption(IMAGE_OPTIONS.platform);
   json = switchOption(IMAGE_OPTIONS.json);
   target = Option.String({ name: 'REF|DIGEST' });

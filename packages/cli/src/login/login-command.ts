@@ -1,5 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { BboxCommand } from '../command-line/base-command.js';
+import { stringOption, switchOption } from '../command-line/clipanion-options.js';
 import { UsageError } from '../output/errors.js';
 import { registryHostArg } from './registry-host.js';
 import { promptLine, promptSecret, readAllStdin } from '../output/secret-prompt.js';
@@ -22,8 +23,8 @@ export class LoginCommand extends BboxCommand {
     ],
   });
 
-  username = Option.String('-u,--username', { description: 'User name (asked on the terminal when not given)' });
-  passwordStdin = Option.Boolean('--password-stdin', false, { description: 'Read the password from stdin' });
+  username = stringOption({ names: '-u,--username', kind: 'string', label: 'USER', description: 'User name (asked on the terminal when not given)' });
+  passwordStdin = switchOption({ names: '--password-stdin', kind: 'boolean', description: 'Read the password from stdin' });
   registry = Option.String({ name: 'REGISTRY' });
 
   protected async perform(): Promise<number> {

@@ -1,4 +1,5 @@
-import { Command, Option } from 'clipanion';
+import { Command } from 'clipanion';
+import { switchOption } from '../command-line/clipanion-options.js';
 import { formatBytes } from '../output/byte-size.js';
 import { RegistryCacheCommand } from './registry-cache-command.js';
 
@@ -20,7 +21,7 @@ export class RegistryCachePruneCommand extends RegistryCacheCommand {
     ],
   });
 
-  dryRun = Option.Boolean('--dry-run', false, { description: 'Only report what would be removed' });
+  dryRun = switchOption({ names: '--dry-run', kind: 'boolean', description: 'Only report what would be removed' });
 
   protected async perform(): Promise<number> {
     const caches = await this.caches();

@@ -1,4 +1,5 @@
 import { Option } from 'clipanion';
+import { switchOption } from '../command-line/clipanion-options.js';
 import type { RegistryCaches } from '@broodbox/image/registry-cache';
 import { BboxCommand } from '../command-line/base-command.js';
 import { CliError, UsageError } from '../output/errors.js';
@@ -7,7 +8,7 @@ import { openRegistryCaches } from './caches.js';
 
 /** What the `bbox registry-cache` commands share: `--json`, optional upstream names, the caches. */
 export abstract class RegistryCacheCommand extends BboxCommand {
-  json = Option.Boolean('--json', false, { description: 'Print one JSON document on stdout' });
+  json = switchOption({ names: '--json', kind: 'boolean', description: 'Print one JSON document on stdout' });
   names = Option.Rest({ name: 'UPSTREAM' });
 
   protected async caches(opts: { mustBeEnabled?: boolean } = {}): Promise<RegistryCaches> {

@@ -42,8 +42,25 @@ t.test('--help lists every command; each command has help with examples', async 
     t.match(r.stdout, /Examples/, `${cmd} --help has examples`);
     for (const p of patterns) t.match(r.stdout, p, `${cmd} --help mentions ${p}`);
     t.notOk(r.stdout.includes('\u001b['), `${cmd} --help has no colour codes when not on a terminal`);
+  }
+});
+
+t.test('every command listed by --help names its option values (never #0)', async (t) => {
+  const sb = await makeSandbox();
+  t.teardown(sb.cleanup);
+  const top = await sb.run(['--help']);
+  t.notMatch(top.stdout, /#\d/, 'bbox --help names every option value');
+  // Taken from the listing itself, so a command added later is checked without editing this test.
+  const listed = [...top.stdout.matchAll(/^ {2}bbox ([a-z-]+(?: [a-z-]+)?) /gm)].map((m) => m[1]!);
+  for (const c of ['pull', 'run', 'login', 'logout', 'cache rm', 'registry-cache start']) t.ok(listed.includes(c), `--help lists ${c}`);
+  for (const cmd of [...listed, 'rmi']) {
+    const r = await sb.run([...cmd.split(' '), '--help']);
+    t.equal(r.code, 0, `${cmd} --help exits 0`);
+    t.match(r.stdout, /\$ bbox /, `${cmd} --help shows its usage`);
     t.notMatch(r.stdout, /#\d/, `${cmd} --help names every option value (never #0)`);
   }
+  const login = await sb.run(['login', '--help']);
+  t.match(login.stdout, /-u,--username USER/, 'login names the user name value');
 });
 
 t.test('command-line mistakes: one line and a hint on stderr, exit 2', async (t) => {

@@ -2,6 +2,7 @@ import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMe
 import { EventEmitter, once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { Link } from './throttle.js';
+import { TestkitError } from '../errors.js';
 
 /**
  * What a fault does to a matching request. Offsets count response body bytes.
@@ -99,11 +100,9 @@ export interface ProxyOptions {
 }
 
 /** Raised when a proxy wait times out. */
-export class ProxyWaitError extends Error {
-  readonly code = 'PROXY_WAIT_TIMEOUT';
+export class ProxyWaitError extends TestkitError<'PROXY_WAIT_TIMEOUT'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ProxyWaitError';
+    super('PROXY_WAIT_TIMEOUT', message);
   }
 }
 

@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { MediaType, type Compression } from 'oci-client-lite';
 import { sha256Digest } from './digest.js';
 import { writeTar, type TarEntry } from './tar-writer.js';
+import { TestkitError } from '../errors.js';
 
 /** A layer blob ready to go into an image. */
 export interface Layer {
@@ -30,11 +31,9 @@ export interface MakeLayerOptions {
 }
 
 /** Raised when a layer cannot be compressed (the `zstd` CLI is missing or failed). */
-export class LayerBuildError extends Error {
-  readonly code = 'LAYER_BUILD_FAILED';
+export class LayerBuildError extends TestkitError<'LAYER_BUILD_FAILED'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'LayerBuildError';
+    super('LAYER_BUILD_FAILED', message);
   }
 }
 

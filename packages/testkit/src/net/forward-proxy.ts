@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
+import { TestkitError } from '../errors.js';
 
 /** Options of {@link startForwardProxy}. */
 export interface ForwardProxyOptions {
@@ -31,11 +32,9 @@ export interface ForwardProxy {
 }
 
 /** Raised when tinyproxy does not come up or a mapping is not loopback. */
-export class ForwardProxyError extends Error {
-  readonly code = 'FORWARD_PROXY_FAILED';
+export class ForwardProxyError extends TestkitError<'FORWARD_PROXY_FAILED'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ForwardProxyError';
+    super('FORWARD_PROXY_FAILED', message);
   }
 }
 

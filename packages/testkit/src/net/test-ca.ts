@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TestkitError } from '../errors.js';
 
 const run = promisify(execFile);
 
@@ -25,11 +26,9 @@ export interface TestCa {
 }
 
 /** Raised when openssl cannot make the test CA or a certificate. */
-export class TestCaError extends Error {
-  readonly code = 'TEST_CA_FAILED';
+export class TestCaError extends TestkitError<'TEST_CA_FAILED'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'TestCaError';
+    super('TEST_CA_FAILED', message);
   }
 }
 

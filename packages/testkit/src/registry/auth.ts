@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
+import { TestkitError } from '../errors.js';
 
 /** Users and their passwords. */
 export type UserTable = Record<string, string>;
@@ -73,11 +74,9 @@ export interface TokenServer {
 }
 
 /** Raised when the token server's key material cannot be made. */
-export class TokenServerError extends Error {
-  readonly code = 'TOKEN_SERVER_FAILED';
+export class TokenServerError extends TestkitError<'TOKEN_SERVER_FAILED'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'TokenServerError';
+    super('TOKEN_SERVER_FAILED', message);
   }
 }
 

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { BuiltArtifact, BuiltImage } from '../images/image.js';
 import { RegistryRequestError, RegistrySession, type Credentials } from './registry-session.js';
+import { TestkitError } from '../errors.js';
 
 /** Options for {@link pushImage}. */
 export interface PushOptions {
@@ -88,14 +89,12 @@ export interface SkopeoCopyOptions {
 }
 
 /** Raised when `skopeo copy` fails. */
-export class SkopeoError extends Error {
-  readonly code = 'SKOPEO_FAILED';
+export class SkopeoError extends TestkitError<'SKOPEO_FAILED'> {
   constructor(
     message: string,
     readonly stderr: string,
   ) {
-    super(message);
-    this.name = 'SkopeoError';
+    super('SKOPEO_FAILED', message);
   }
 }
 

@@ -1,3 +1,4 @@
+import { TestkitError } from '../errors.js';
 /** Credentials for a registry (basic auth, or exchanged for a bearer token). */
 export interface Credentials {
   username: string;
@@ -5,14 +6,12 @@ export interface Credentials {
 }
 
 /** Raised when a registry refuses or fails a harness request. */
-export class RegistryRequestError extends Error {
-  readonly code = 'REGISTRY_REQUEST_FAILED';
+export class RegistryRequestError extends TestkitError<'REGISTRY_REQUEST_FAILED'> {
   constructor(
     message: string,
     readonly status: number,
   ) {
-    super(message);
-    this.name = 'RegistryRequestError';
+    super('REGISTRY_REQUEST_FAILED', message);
   }
 }
 

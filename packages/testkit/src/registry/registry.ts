@@ -7,6 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { freePort } from '../net/free-port.js';
 import { writeHtpasswd } from './auth.js';
 import { fileLog, memoryLog, type RegistryLog } from './registry-log.js';
+import { TestkitError } from '../errors.js';
 
 /**
  * How a harness registry authenticates clients. For `htpasswd`, give a ready file or `users`
@@ -94,20 +95,16 @@ function configYaml(port: number, dataDir: string, opts: RegistryOptions, htpass
 }
 
 /** Raised when the registry options are inconsistent. */
-export class RegistryOptionsError extends Error {
-  readonly code = 'BAD_REGISTRY_OPTIONS';
+export class RegistryOptionsError extends TestkitError<'BAD_REGISTRY_OPTIONS'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'RegistryOptionsError';
+    super('BAD_REGISTRY_OPTIONS', message);
   }
 }
 
 /** Raised when `docker-registry` does not come up (missing binary, bad config, port taken). */
-export class RegistryStartError extends Error {
-  readonly code = 'REGISTRY_START_FAILED';
+export class RegistryStartError extends TestkitError<'REGISTRY_START_FAILED'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'RegistryStartError';
+    super('REGISTRY_START_FAILED', message);
   }
 }
 

@@ -1,12 +1,11 @@
 import { open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TestkitError } from '../errors.js';
 
 /** Raised when a digest is not a `sha256:<64 hex>` string. */
-export class BadDigestError extends Error {
-  readonly code = 'BAD_DIGEST';
+export class BadDigestError extends TestkitError<'BAD_DIGEST'> {
   constructor(digest: string) {
-    super(`not a sha256 digest: ${JSON.stringify(digest)}; pass "sha256:<64 hex>"`);
-    this.name = 'BadDigestError';
+    super('BAD_DIGEST', `not a sha256 digest: ${JSON.stringify(digest)}; pass "sha256:<64 hex>"`);
   }
 }
 

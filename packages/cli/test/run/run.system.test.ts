@@ -5,9 +5,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage, makeLayer, pushImage, startRegistry } from '@broodbox/testkit';
-import { makeSandbox } from './bbox-process.js';
+import { makeSandbox } from '../bbox-process.js';
 
-const repo = fileURLToPath(new URL('../../..', import.meta.url));
+const repo = fileURLToPath(new URL('../../../..', import.meta.url));
 
 /** A Debian cloud kernel unpacked once into a shared directory by the repository's script. */
 function kernelDir(): string {
