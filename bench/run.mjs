@@ -29,11 +29,20 @@ import { mirrorPull } from './scenarios/mirror.mjs';
 import { registryCachePull } from './scenarios/registry-cache.mjs';
 import { proxyPull } from './scenarios/proxy.mjs';
 import { vmRun } from './scenarios/vm-run.mjs';
+import { smallFilesPulls } from './scenarios/small-files.mjs';
 import { ttyEcho } from './scenarios/tty-echo.mjs';
 import { rootlessRuns } from './scenarios/rootless.mjs';
 
 const SCENARIOS = [
   { id: 'cold', run: coldPull, rows: [['cold-pull', 'cold pull of the reference image', '≤ 1.0x GNU tar; ≤ 0.9x skopeo+umoci; peak RSS ≤ 200 MiB']] },
+  {
+    id: 'small-files',
+    run: smallFilesPulls,
+    rows: [
+      ['small-files-cold', 'cold pull of 160k small files', '≤ 1.0x GNU tar; peak RSS ≤ 200 MiB'],
+      ['small-files-rss', 'peak RSS at 20k and 160k small files', 'larger ≤ 1.3x smaller; ≤ 200 MiB'],
+    ],
+  },
   { id: 'warm', run: warmPull, rows: [['warm-pull', 'warm `bbox pull`', '≤ 1.5x `node -e 0`, zero requests']] },
   { id: 'always', run: pullAlways, rows: [['pull-always', '`--pull always`, tag unchanged', '≤ 2x `skopeo inspect`, one manifest request']] },
   { id: 'top-layer', run: topLayerChanged, rows: [['top-layer-changed', 'new digest, only the top layer changed', '≤ 0.35x cold']] },
