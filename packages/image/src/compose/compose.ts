@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { runMaterialisePlan, type PlanDir, type PlanStep } from './plan-runner.js';
+import { runMaterialisePlan, type PlanDir, type PlanLink, type PlanStep } from './plan-runner.js';
 import { storeFilePath, type LayerEntry, type LayerIndex } from '../layers/layer-index.js';
 import { applyTreeXattrs, xattrSummary } from '../layers/xattrs.js';
 import { buildTree, type DirNode, type Inode } from './tree-model.js';
@@ -81,8 +81,10 @@ export async function composeRootfs(
   dest: string,
   opts: ComposeOptions = {},
 ): Promise<ComposeResult> {
-  const { plan, result } = planTree(buildTree(layers.map((l) => l.index)).root, opts.records !== false);
-  await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, planSteps(plan, layers), opts.signal);
+  const plan: Plan = { dirs: [], files: [], symlinks: [] };
+  const result = emptyResult();
+  const walk = walkTree(buildTree(layers.map((l) => l.index)).root, opts.records !== false, plan, result);
+  await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, streamedSteps(walk, plan, layers), opts.signal);
   await applyTreeXattrs(dest, plan.dirs, plan.symlinks);
   return result;
 }
@@ -92,31 +94,43 @@ export async function composeRootfs(
  * first), computed in memory without touching the disk: what verification checks a rootfs against.
  */
 export function describeRootfs(indexes: LayerIndex[]): ComposeResult {
-  return planTree(buildTree(indexes).root, true).result;
+  return describeTree(buildTree(indexes).root, true);
 }
 
-function planTree(root: DirNode, keepRecords: boolean): { plan: Plan; result: ComposeResult } {
-  const plan: Plan = { dirs: [], files: [], symlinks: [] };
-  const result: ComposeResult = {
-    entries: 0, dirs: 0, files: 0, hardlinks: 0, symlinks: 0, bytes: 0,
-    skipped: { devices: 0, fifos: 0 }, summary: '', records: [],
-  };
+/** What a walk of the tree yields, in preorder (a directory before anything in it): what to make. */
+type WalkItem = ['dir', PlanDirItem] | ['file', PlanFileItem];
+type PlanDirItem = Plan['dirs'][number];
+type PlanFileItem = Plan['files'][number];
+
+/**
+ * Walks the final tree once: fills `result` (counts, records, the Merkle summary once the walk
+ * ends) and `plan.dirs` / `plan.symlinks` (few), and yields every directory and file to make as it
+ * goes, so a caller can hand them to the worker thread without holding a list of every path.
+ */
+function* walkTree(root: DirNode, keepRecords: boolean, plan: Plan, result: ComposeResult): Generator<WalkItem> {
   const firstPath = new Map<Inode, string>();
   const symlinkPlans = new Map<Inode, Plan['symlinks'][number]>();
 
-  const visitDir = (dir: DirNode, path: string, depth: number): string => {
+  function* visitDir(dir: DirNode, path: string, depth: number): Generator<WalkItem, string> {
     const meta = dir.entry ?? IMPLIED_DIR;
-    plan.dirs.push({ path, entry: dir.entry, depth });
+    const planned = { path, entry: dir.entry, depth };
+    plan.dirs.push(planned);
+    yield ['dir', planned];
     if (keepRecords) result.records.push({ path, type: 'dir', ...pickMeta(meta) });
     result.entries++;
     result.dirs++;
-    const lines: string[] = [];
+    const hash = createHash('sha256');
+    let first = true;
+    const addLine = (l: string) => {
+      hash.update(first ? l : `\n${l}`);
+      first = false;
+    };
     for (const name of [...dir.children.keys()].sort()) {
       const child = dir.children.get(name)!;
       const childPath = path === '' ? name : `${path}/${name}`;
       if (child.kind === 'dir') {
-        const h = visitDir(child, childPath, depth + 1);
-        lines.push(line(name, 'dir', child.entry ?? IMPLIED_DIR, h));
+        const h = yield* visitDir(child, childPath, depth + 1);
+        addLine(line(name, 'dir', child.entry ?? IMPLIED_DIR, h));
         continue;
       }
       const { inode } = child;
@@ -127,19 +141,20 @@ function planTree(root: DirNode, keepRecords: boolean): { plan: Plan; result: Co
       }
       const e = inode.entry;
       const linkOf = firstPath.get(inode);
-      const rec: RootfsRecord = { path: childPath, type: inode.kind, ...pickMeta(e) };
-      if (linkOf !== undefined) rec.linkOf = linkOf;
-      else firstPath.set(inode, childPath);
+      if (linkOf === undefined && (inode.kind === 'symlink' || hardlinked(inode))) firstPath.set(inode, childPath);
+      let content: string;
       if (inode.kind === 'file') {
-        rec.size = e.size ?? 0;
-        rec.digest = e.digest ?? '';
-        plan.files.push({ path: childPath, layer: inode.layer, id: e.id ?? 0 });
+        const size = e.size ?? 0;
+        content = e.digest ?? '';
+        if (keepRecords) result.records.push(record(childPath, inode.kind, e, linkOf, { size, digest: content }));
+        yield ['file', { path: childPath, layer: inode.layer, id: e.id ?? 0 }];
         if (linkOf === undefined) {
           result.files++;
-          result.bytes += rec.size;
+          result.bytes += size;
         } else result.hardlinks++;
       } else {
-        rec.target = e.linkname ?? '';
+        content = e.linkname ?? '';
+        if (keepRecords) result.records.push(record(childPath, inode.kind, e, linkOf, { target: content }));
         const existing = symlinkPlans.get(inode);
         if (existing) {
           existing.links.push(childPath);
@@ -151,16 +166,47 @@ function planTree(root: DirNode, keepRecords: boolean): { plan: Plan; result: Co
           result.symlinks++;
         }
       }
-      if (keepRecords) result.records.push(rec);
       result.entries++;
-      lines.push(line(name, inode.kind, e, `${rec.digest ?? rec.target}${linkOf === undefined ? '' : `\0${linkOf}`}`));
+      addLine(line(name, inode.kind, e, `${content}${linkOf === undefined ? '' : `\0${linkOf}`}`));
     }
-    return createHash('sha256').update(lines.join('\n')).digest('hex');
-  };
+    return hash.digest('hex');
+  }
 
-  const rootHash = visitDir(root, '', 0);
+  const rootHash = yield* visitDir(root, '', 0);
   result.summary = `sha256:${createHash('sha256').update(line('', 'dir', root.entry ?? IMPLIED_DIR, rootHash)).digest('hex')}`;
+}
+
+/**
+ * Whether a file inode may have a second path: only then is its first path remembered (a map of
+ * every file's path would hold the whole tree as strings).
+ */
+function hardlinked(inode: Inode): boolean {
+  return inode.links > 1;
+}
+
+function record(path: string, type: 'file' | 'symlink', e: LayerEntry, linkOf: string | undefined, extra: Partial<RootfsRecord>): RootfsRecord {
+  const rec: RootfsRecord = { path, type, ...pickMeta(e) };
+  if (linkOf !== undefined) rec.linkOf = linkOf;
+  return Object.assign(rec, extra);
+}
+
+function emptyResult(): ComposeResult {
+  return { entries: 0, dirs: 0, files: 0, hardlinks: 0, symlinks: 0, bytes: 0, skipped: { devices: 0, fifos: 0 }, summary: '', records: [] };
+}
+
+/** The whole plan and result at once (the plan's file list included). */
+function planTree(root: DirNode, keepRecords: boolean): { plan: Plan; result: ComposeResult } {
+  const plan: Plan = { dirs: [], files: [], symlinks: [] };
+  const result = emptyResult();
+  for (const item of walkTree(root, keepRecords, plan, result)) if (item[0] === 'file') plan.files.push(item[1]);
   return { plan, result };
+}
+
+/** The result alone: the walk's items are dropped as they come. */
+function describeTree(root: DirNode, keepRecords: boolean): ComposeResult {
+  const result = emptyResult();
+  for (const _ of walkTree(root, keepRecords, { dirs: [], files: [], symlinks: [] }, result));
+  return result;
 }
 
 type Meta = { mode: number; uid: number; gid: number; mtime: number; xattrs?: Record<string, string> };
@@ -183,6 +229,36 @@ function* batches<T, K extends PlanStep[0]>(kind: K, items: T[], map: (item: T) 
 function planDir(d: Plan['dirs'][number]): PlanDir {
   const m = d.entry ?? IMPLIED_DIR;
   return [d.path, m.mode, m.uid, m.gid, m.mtime / 1000];
+}
+
+/**
+ * The plan as worker batches while the tree is walked: directories and links in preorder (a
+ * directory's batch is sent before any link into it), then symlinks and directory metadata
+ * deepest first, which need the whole walk.
+ */
+function* streamedSteps(walk: Generator<WalkItem>, plan: Plan, layers: StoredLayer[]): Generator<PlanStep> {
+  let dirs: PlanDir[] = [];
+  let links: PlanLink[] = [];
+  for (const item of walk) {
+    if (item[0] === 'dir') {
+      if (links.length > 0) yield ['links', links];
+      links = [];
+      if (item[1].path !== '') dirs.push(planDir(item[1]));
+      if (dirs.length >= STEP_SIZE) yield ['dirs', dirs.splice(0)];
+      continue;
+    }
+    if (dirs.length > 0) yield ['dirs', dirs.splice(0)];
+    const f = item[1];
+    links.push([storeFilePath(layers[f.layer]!.dir, f.id), f.path]);
+    if (links.length >= STEP_SIZE) {
+      yield ['links', links];
+      links = [];
+    }
+  }
+  if (dirs.length > 0) yield ['dirs', dirs];
+  if (links.length > 0) yield ['links', links];
+  yield* batches('symlinks', plan.symlinks, (s) => [s.path, s.entry.linkname ?? '', s.entry.uid, s.entry.gid, s.entry.mtime / 1000, s.links]);
+  yield* batches('meta', [...plan.dirs].sort((a, b) => b.depth - a.depth), planDir);
 }
 
 /**

@@ -11,6 +11,8 @@ export interface Inode {
   /** Position of the layer that created it (0 = bottom). */
   layer: number;
   entry: LayerEntry;
+  /** Hardlink entries that named it, plus one: above 1, it may have several paths in the tree. */
+  links: number;
 }
 
 export interface DirNode {
@@ -80,14 +82,17 @@ export class RootfsTree {
     switch (e.type) {
       case 'dir':
         return { kind: 'dir', children: new Map(), entry: e, upper };
-      case 'hardlink':
-        return { kind: 'leaf', inode: this.linkTarget(e), upper };
+      case 'hardlink': {
+        const inode = this.linkTarget(e);
+        inode.links++;
+        return { kind: 'leaf', inode, upper };
+      }
       case 'file':
-        return { kind: 'leaf', inode: { kind: 'file', layer: upper, entry: e }, upper };
+        return { kind: 'leaf', inode: { kind: 'file', layer: upper, entry: e, links: 1 }, upper };
       case 'symlink':
-        return { kind: 'leaf', inode: { kind: 'symlink', layer: upper, entry: e }, upper };
+        return { kind: 'leaf', inode: { kind: 'symlink', layer: upper, entry: e, links: 1 }, upper };
       default:
-        return { kind: 'leaf', inode: { kind: 'special', layer: upper, entry: e }, upper };
+        return { kind: 'leaf', inode: { kind: 'special', layer: upper, entry: e, links: 1 }, upper };
     }
   }
 

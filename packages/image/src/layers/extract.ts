@@ -10,7 +10,8 @@ import {
   LayerEntryLimitError,
   LayerFormatError,
 } from '../errors/layer-errors.js';
-import { saveLayerIndex, type LayerEntry, type LayerIndex } from './layer-index.js';
+import { type LayerEntry, type LayerIndex } from './layer-index.js';
+import { dropIndexXattrs, IndexWriter } from './index-writer.js';
 import { applyStoreXattrs, XattrRecorder } from './xattrs.js';
 import { PaxTracker } from './pax-tracker.js';
 import { StoreWriter } from './store-writer.js';
@@ -35,6 +36,11 @@ export interface ExtractLayerOptions {
   chown?: boolean;
   /** Told when the layer has extended attributes that cannot be applied (no `setfattr`); the layer is still stored. */
   onWarning?: (w: XattrWarning) => void;
+  /**
+   * Return the entries in the index (default true). The index file in `dir` always has them; a
+   * caller that reads it later saves their memory (a layer of many files holds many records).
+   */
+  returnEntries?: boolean;
 }
 
 /**
@@ -57,7 +63,8 @@ export async function extractLayer(compressed: Readable, opts: ExtractLayerOptio
     bufferBudget: BUFFER_BUDGET,
     chown: opts.chown ?? process.getuid?.() === 0,
   });
-  const recorder = new EntryRecorder(writer, opts.limits);
+  const index = new IndexWriter(opts.dir, opts.diffID);
+  const recorder = new EntryRecorder(writer, index, opts.limits, opts.returnEntries ?? true);
   // A stalled download yields no chunk to check the signal on: end the input instead.
   const onAbort = () => compressed.destroy(opts.signal?.reason as Error);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -68,23 +75,20 @@ export async function extractLayer(compressed: Readable, opts: ExtractLayerOptio
     await writer.flush();
     const actual = `sha256:${tarHash.digest.digest('hex')}`;
     if (actual !== opts.diffID) throw new DiffIDMismatchError(opts.diffID, actual);
-    if (recorder.xattrs.any) await applyStoreXattrs(opts.dir, recorder.entries, opts.onWarning);
-    const index: LayerIndex = {
-      version: 1,
-      diffID: opts.diffID,
-      bytes: tarHash.bytes,
-      fileBytes: recorder.fileBytes,
-      files: recorder.files,
-      entries: recorder.entries,
-      skipped: recorder.skipped,
-    };
-    await saveLayerIndex(opts.dir, index);
-    return index;
+    const totals = { bytes: tarHash.bytes, fileBytes: recorder.fileBytes, files: recorder.files, skipped: recorder.skipped };
+    index.finish(totals);
+    if (recorder.xattrs.any) {
+      await applyStoreXattrs(opts.dir, recorder.xattrRecords, opts.onWarning);
+      // Without setfattr they were removed from the records: the index must say so too.
+      if (!recorder.xattrRecords.some((e) => e.xattrs)) await dropIndexXattrs(opts.dir);
+    }
+    return { version: 1, diffID: opts.diffID, ...totals, entries: recorder.entries };
   } catch (err) {
     compressed.destroy();
     await writer.flush().catch(() => undefined);
     throw opts.signal?.aborted ? opts.signal.reason : err;
   } finally {
+    index.close();
     opts.signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -150,7 +154,7 @@ async function feed(
   parser.end();
   await ended;
   recorder.throwIfFailed();
-  const empty = recorder.entries.length === 0 && (sawEOF || bytes === 0);
+  const empty = recorder.count === 0 && (sawEOF || bytes === 0);
   if (unrecognised && !empty) throw new LayerFormatError('not a tar archive');
   return { digest: hash, bytes };
 }
@@ -186,7 +190,11 @@ function finiteOr0(n: number | undefined): number {
 
 /** Turns parser entries into index records and content files, enforcing the entry limit. */
 class EntryRecorder {
+  /** Every entry, when the caller asked for them back. */
   readonly entries: LayerEntry[] = [];
+  /** Entries with extended attributes (few): applied to the store once the layer is verified. */
+  readonly xattrRecords: LayerEntry[] = [];
+  count = 0;
   readonly skipped = { devices: 0, fifos: 0 };
   files = 0;
   fileBytes = 0;
@@ -197,8 +205,17 @@ class EntryRecorder {
 
   constructor(
     private readonly writer: StoreWriter,
+    private readonly index: IndexWriter,
     private readonly limits: ExtractLimits,
+    private readonly keep: boolean,
   ) {}
+
+  private push(record: LayerEntry): void {
+    this.count++;
+    if (this.keep) this.entries.push(record);
+    if (record.xattrs) this.xattrRecords.push(record);
+    this.index.add(record);
+  }
 
   fail(err: Error): void {
     this.failure ??= err;
@@ -219,7 +236,7 @@ class EntryRecorder {
   }
 
   private record(entry: ReadEntry): void {
-    if (this.entries.length >= this.limits.maxEntries) throw new LayerEntryLimitError(this.limits.maxEntries);
+    if (this.count >= this.limits.maxEntries) throw new LayerEntryLimitError(this.limits.maxEntries);
     if (entry.size > this.byteBudget) throw new LayerByteLimitError(this.limits.maxBytes);
     const tracked = this.tracker.take(entry.header.cksum, entry.size);
     const path = checkedName(normaliseEntryPath(entry.path), entry.path);
@@ -232,7 +249,7 @@ class EntryRecorder {
     };
     const whiteout = parseWhiteout(path);
     if (whiteout) {
-      this.entries.push({ ...base, path: whiteout.path, type: whiteout.kind });
+      this.push({ ...base, path: whiteout.path, type: whiteout.kind });
       return void entry.resume();
     }
     if (path === '' && entry.type !== 'Directory') {
@@ -245,23 +262,23 @@ class EntryRecorder {
         return this.recordFile(entry, base, tracked.records);
       case 'Directory':
       case 'GNUDumpDir':
-        this.entries.push(this.withXattrs({ ...base, type: 'dir' }, tracked.records));
+        this.push(this.withXattrs({ ...base, type: 'dir' }, tracked.records));
         break;
       case 'SymbolicLink':
-        this.entries.push(this.withXattrs({ ...base, type: 'symlink', linkname: checkedName(entry.linkpath ?? '', entry.path) }, tracked.records));
+        this.push(this.withXattrs({ ...base, type: 'symlink', linkname: checkedName(entry.linkpath ?? '', entry.path) }, tracked.records));
         break;
       case 'Link':
-        this.entries.push({ ...base, type: 'hardlink', linkname: checkedName(normaliseEntryPath(entry.linkpath ?? ''), entry.path) });
+        this.push({ ...base, type: 'hardlink', linkname: checkedName(normaliseEntryPath(entry.linkpath ?? ''), entry.path) });
         break;
       case 'CharacterDevice':
       case 'BlockDevice':
         this.skipped.devices++;
         // Not created here (only root may), but recorded, so a VM disk can make the node.
-        this.entries.push({ ...base, type: 'device', device: deviceOf(entry) });
+        this.push({ ...base, type: 'device', device: deviceOf(entry) });
         break;
       case 'FIFO':
         this.skipped.fifos++;
-        this.entries.push({ ...base, type: 'fifo' });
+        this.push({ ...base, type: 'fifo' });
         break;
       default:
         throw new LayerFormatError(`entry ${JSON.stringify(entry.path)} has an unsupported type ${entry.type}`);
@@ -278,7 +295,7 @@ class EntryRecorder {
   private recordFile(entry: ReadEntry, base: Omit<LayerEntry, 'type'>, records: Map<string, Buffer> | undefined): void {
     const id = this.files++;
     const record = this.withXattrs({ ...base, type: 'file', size: entry.size, id }, records);
-    this.entries.push(record);
+    this.push(record);
     this.fileBytes += entry.size;
     const sink = this.writer.begin(id, base);
     const hash = createHash('sha256');
@@ -286,6 +303,7 @@ class EntryRecorder {
     entry.on('end', () => {
       record.digest = `sha256:${hash.digest('hex')}`;
       sink.end();
+      this.index.complete();
     });
     entry.on('data', (chunk: Buffer) => {
       hash.update(chunk);

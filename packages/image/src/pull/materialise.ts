@@ -250,6 +250,7 @@ async function ensureLayer(
         onProgress: (done, total) => opts.onProgress?.({ type: 'layer-progress', digest: desc.digest, done, total }),
       });
       const layerIndex = await extractLayer(stream, {
+        returnEntries: false,
         compression: layerCompression(desc),
         diffID,
         dir: tmp,
