@@ -14,3 +14,10 @@ export function startWorker(base: string, name: string, options: WorkerOptions =
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); });`;
   return new Worker(boot, { ...options, eval: true });
 }
+
+/**
+ * Heap limits for the file-system threads (store writer, compose plan): they keep little alive,
+ * but their garbage (each batch's operations) would otherwise fill V8's default young generation
+ * before any collection, tens of MiB per thread that a pull of many small files holds at once.
+ */
+export const FS_THREAD_LIMITS = { maxYoungGenerationSizeMb: 4 } as const;

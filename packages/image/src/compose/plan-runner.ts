@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../start-worker.js';
+import { FS_THREAD_LIMITS, startWorker } from '../start-worker.js';
 import { MaterialiseError } from '../errors/layer-errors.js';
 
 /** Directory to make: path, mode, uid, gid, mtime (s). Listed parents first. */
@@ -55,7 +55,7 @@ export async function runMaterialisePlan(
   // progress, other pulls) meanwhile. The plan arrives in batches, so neither thread ever holds a
   // copy of all of it.
   const workerData: PlanThreadData = { dest, chown, existing };
-  const worker = startWorker(import.meta.url, 'plan-thread', { workerData });
+  const worker = startWorker(import.meta.url, 'plan-thread', { workerData, resourceLimits: FS_THREAD_LIMITS });
   const answers = answerQueue(worker);
   try {
     // The first answer is for making `dest`.

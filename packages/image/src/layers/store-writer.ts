@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { StoreWriteError } from '../errors/layer-errors.js';
 import { FILES_PER_BUCKET, storeBucket, storeFilePath } from './layer-index.js';
-import { startWorker } from '../start-worker.js';
+import { FS_THREAD_LIMITS, startWorker } from '../start-worker.js';
 import type { StoreAck, StoreBatch, StoreOp } from './store-thread.js';
 import { modeOnDisk } from './unprivileged-mode.js';
 
@@ -63,7 +63,7 @@ export class StoreWriter {
     private readonly dir: string,
     private readonly opts: StoreWriterOptions,
   ) {
-    this.worker = startWorker(import.meta.url, 'store-thread');
+    this.worker = startWorker(import.meta.url, 'store-thread', { resourceLimits: FS_THREAD_LIMITS });
     this.worker.on('message', (ack: StoreAck) => this.onAck(ack));
     this.worker.on('error', (err) => {
       this.failure ??= err;
