@@ -146,3 +146,23 @@ t.test('an aborted extraction rejects with the abort reason, even while the inpu
   await t.rejects(done, { message: 'stop now' });
   t.ok(progressed > 0 && progressed < layer.blob.length, 'aborted part-way through the blob');
 });
+
+t.test('without entries in memory, the index written as entries complete is the one a default extraction returns', async (t) => {
+  const base = await work(t);
+  // A file streamed over several batches ahead of small ones: they wait for its digest.
+  const big = Buffer.alloc(3 * 1024 * 1024 + 5, 'z');
+  const many: TarEntry[] = [
+    { path: 'big', type: 'file', content: big },
+    ...Array.from({ length: 3000 }, (_, i): TarEntry => ({ path: `d${i % 7}/f${i}`, type: 'file', content: `file ${i}` })),
+    { path: 'd0/link', type: 'hardlink', linkname: 'big' },
+  ];
+  const layer = makeLayer(many, { compression: 'gzip' });
+  const run = (dir: string, returnEntries: boolean) =>
+    extractLayer(Readable.from(chunksOf(layer.blob, 4096)), { compression: 'gzip', diffID: layer.diffID, dir, limits: DEFAULT_LIMITS, returnEntries });
+  const full = await run(join(base, 'a'), true);
+  const lean = await run(join(base, 'b'), false);
+  t.same(lean.entries, [], 'no entries returned');
+  t.same({ ...lean, entries: full.entries }, full, 'same totals');
+  t.same(await readLayerIndex(join(base, 'b')), full, 'the saved index has every entry, in archive order');
+  t.equal(full.entries.filter((e) => e.type === 'file').length, 3001);
+});
