@@ -237,7 +237,7 @@ function planDir(d: Plan['dirs'][number]): PlanDir {
  * deepest first, which need the whole walk.
  */
 function* streamedSteps(walk: Generator<WalkItem>, plan: Plan, layers: StoredLayer[]): Generator<PlanStep> {
-  let dirs: PlanDir[] = [];
+  const dirs: PlanDir[] = [];
   let links: PlanLink[] = [];
   for (const item of walk) {
     if (item[0] === 'dir') {
