@@ -160,10 +160,18 @@ async function ensureMode(dir: string): Promise<void> {
   }
 }
 
+/** The temporary file of a VERSION write in progress (see writeFileAtomic). */
+function isVersionWrite(name: string): boolean {
+  return /^\.VERSION\.\d+\.[0-9a-f]+\.tmp$/.test(name);
+}
+
 async function ensureVersion(layout: CacheLayout, shownDir: string): Promise<void> {
   const found = await readVersion(layout);
   if (found === undefined) {
-    const names = await readdir(layout.root);
+    // Another bbox process opening the same new directory at this moment may be writing VERSION
+    // (its temporary file is here) or have just written it: neither makes the directory foreign.
+    const names = (await readdir(layout.root)).filter((n) => !isVersionWrite(n));
+    if (names.includes('VERSION')) return ensureVersion(layout, shownDir);
     if (names.length > 0) {
       throw new CacheDirError(
         shownDir,

@@ -61,6 +61,25 @@ t.test('a cache of another layout version is refused', async (t) => {
   t.equal(err.code, 'CACHE_VERSION_UNSUPPORTED');
 });
 
+t.test('two first uses of one new directory at once: the other process\'s VERSION write does not make it foreign', async (t) => {
+  const base = await scratch(t);
+  // What a concurrent first use leaves while it writes VERSION (writeFileAtomic's temporary file).
+  const inProgress = join(base, 'mid-write');
+  await mkdir(inProgress);
+  await writeFile(join(inProgress, '.VERSION.4242.0123456789ab.tmp'), 'broodbox-image-cache 1\n');
+  await new Cache(inProgress).init();
+  t.match(await readFile(join(inProgress, 'VERSION'), 'utf8'), /^broodbox-image-cache 1\n$/);
+  // Any other name still marks a directory that is not a cache.
+  const foreign = join(base, 'foreign');
+  await mkdir(foreign);
+  await writeFile(join(foreign, '.VERSION.tmp'), 'x');
+  await t.rejects(new Cache(foreign).init(), CacheDirError);
+  // Many first uses at once all succeed.
+  const fresh = join(base, 'fresh');
+  await Promise.all(Array.from({ length: 8 }, () => new Cache(fresh).init()));
+  t.match(await readFile(join(fresh, 'VERSION'), 'utf8'), /^broodbox-image-cache 1\n$/);
+});
+
 t.test('a symlinked subdirectory is refused rather than followed', async (t) => {
   const { cache, dir, base } = await tempCache(t);
   await cache.init();

@@ -7,11 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { buildCpio, type CpioEntry } from './cpio.js';
-import { HostToolError, KernelModuleError } from './errors.js';
+import { HostToolError, KernelModuleError } from '../errors.js';
 import { DEV_EXTRA, GUEST_FSTABS, INIT_SCRIPT, INIT_VERSION, specScript, type GuestOptions } from './guest-init.js';
 import { kernelDigest, type KernelFiles } from './kernel.js';
 import { moduleName, readModuleElf, resolveModules, type KernelModule } from './modules.js';
-import type { VmSpec } from './spec.js';
+import type { VmSpec } from '../spec/spec.js';
 
 /** Drivers the guest always needs: the virtio-mmio transport, the root disk, the serial channels, ext4. */
 export const BASE_MODULES = ['virtio_mmio', 'virtio_blk', 'virtio_console', 'ext4'];

@@ -2,8 +2,8 @@
 // a program found nowhere is reported missing, with the package to install.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { findHostTool, runHostTool, SYSTEM_TOOL_DIRS } from '../src/host-tool.js';
-import { HostToolError } from '../src/errors.js';
+import { findHostTool, runHostTool, SYSTEM_TOOL_DIRS } from '../../src/host/host-tool.js';
+import { HostToolError } from '../../src/errors.js';
 
 t.test('mkfs.ext4 and debugfs are found in /usr/sbin or /sbin with a PATH that lacks them', async (t) => {
   const saved = process.env.PATH;

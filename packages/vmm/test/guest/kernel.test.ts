@@ -1,8 +1,8 @@
 import t from 'tap';
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { findKernel, KernelModuleError, KernelNotFoundError, resolveModules } from '../src/index.js';
-import { kernelDir } from './guest-kernel.js';
+import { findKernel, KernelModuleError, KernelNotFoundError, resolveModules } from '../../src/index.js';
+import { kernelDir } from '../guest-kernel.js';
 
 const kernels = kernelDir();
 

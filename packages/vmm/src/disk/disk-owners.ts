@@ -5,8 +5,8 @@
  * what was copied, and only the differences are fixed, with one `debugfs -w -f` batch that edits
  * the image file's inodes (no mount, no root).
  */
-import { DiskBuildError } from './errors.js';
-import { runHostTool, runHostToolCapture } from './host-tool.js';
+import { DiskBuildError } from '../errors.js';
+import { runHostTool, runHostToolCapture } from '../host/host-tool.js';
 
 /** What the image says about one path of its rootfs. */
 export interface DiskEntry {

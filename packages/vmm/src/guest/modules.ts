@@ -7,8 +7,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { KernelModuleError } from './errors.js';
-import { findHostTool, toolError } from './host-tool.js';
+import { KernelModuleError } from '../errors.js';
+import { findHostTool, toolError } from '../host/host-tool.js';
 
 const execFileP = promisify(execFile);
 

@@ -12,8 +12,8 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { HostToolError, VmSpecError } from './errors.js';
-import { findHostTool } from './host-tool.js';
+import { HostToolError, VmSpecError } from '../errors.js';
+import { findHostTool } from '../host/host-tool.js';
 
 /** A host directory mounted in the guest. */
 export interface Volume {

@@ -2,7 +2,7 @@
 // hardlinks once, devices and FIFOs made in their directory, names quoted, unsafe names skipped.
 // Real debugfs runs on a real image file in the VM tests; here the script itself is checked.
 import t from 'tap';
-import { ownerScript, type CopiedStat, type DiskEntry } from '../src/disk-owners.js';
+import { ownerScript, type CopiedStat, type DiskEntry } from '../../src/disk/disk-owners.js';
 
 const FILE = 0o100000;
 const DIR = 0o040000;
@@ -90,7 +90,7 @@ t.test('a path whose type on disk is not the recorded one is left alone', async 
 });
 
 t.test('copied as root of a user namespace: the user files are root files, any other owner the overflow id', async (t) => {
-  const { seenAsMappedRoot } = await import('../src/disk-owners.js');
+  const { seenAsMappedRoot } = await import('../../src/disk/disk-owners.js');
   const seen = seenAsMappedRoot(new Map([['a', copied(1001, 1001, FILE | 0o644, '1:1')], ['b', copied(7, 1001, FILE | 0o644, '1:2')]]), 1001, 1001);
   t.same([...seen.entries()], [['a', copied(0, 0, FILE | 0o644, '1:1')], ['b', copied(65534, 0, FILE | 0o644, '1:2')]]);
   const out = ownerScript([{ path: 'a', type: 'file', uid: 0, gid: 0, mode: 0o644 }, { path: 'b', type: 'file', uid: 0, gid: 0, mode: 0o644 }], seen);

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Cache } from '@broodbox/image';
 import { buildImage, makeLayer, pushImage, startRegistry } from '@broodbox/testkit';
-import { kernelDir } from './guest-kernel.js';
+import { kernelDir } from '../guest-kernel.js';
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** The code block between the embedding-example markers of docs/vm.md. */
 function docExample(): string {

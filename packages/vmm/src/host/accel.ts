@@ -8,8 +8,8 @@ import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promis
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Accelerator, Backend, MachineConfig } from './backend.js';
-import { AcceleratorError } from './errors.js';
-import { PROBE_ARG, PROBE_MARK } from './guest-init.js';
+import { AcceleratorError } from '../errors.js';
+import { PROBE_ARG, PROBE_MARK } from '../guest/guest-init.js';
 import { kernelCmdline } from './qemu.js';
 
 import { ACCELERATORS, type AccelRequest } from './accelerators.js';

@@ -10,8 +10,8 @@
  * virtio console: the guest's /dev/hvc0, a real terminal with a line discipline, so job control,
  * Ctrl-C and window sizes work as on any terminal.
  */
-import type { ResolvedLaunch } from './launch.js';
-import type { VmSpec } from './spec.js';
+import type { ResolvedLaunch } from '../spec/launch.js';
+import type { VmSpec } from '../spec/spec.js';
 
 /** Names of the virtio-serial ports, shared by host and guest. */
 export const PORTS = {

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lookupCommand, type ResolvedLaunch } from '../src/launch.js';
-import { specScript } from '../src/guest-init.js';
-import type { VmSpec } from '../src/spec.js';
+import { lookupCommand, type ResolvedLaunch } from '../../src/spec/launch.js';
+import { specScript } from '../../src/guest/guest-init.js';
+import type { VmSpec } from '../../src/spec/spec.js';
 
 // The host-side lookup must find what the guest's exec script would find in the same tree, or
 // leave the decision to the guest: a wrong answer would run a different program than asked.

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DiskBuildError } from './errors.js';
+import { DiskBuildError } from '../errors.js';
 import { applyOwnerScript, AS_MAPPED_ROOT, ownerScript, rootMappingAvailable, seenAsMappedRoot, type CopiedStat, type DiskEntrySource } from './disk-owners.js';
-import { findHostTool, runHostTool } from './host-tool.js';
+import { findHostTool, runHostTool } from '../host/host-tool.js';
 
 const BLOCK = 4096;
 const MiB = 1 << 20;

@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { KernelNotFoundError } from './errors.js';
-import { defaultKernelDirs } from './paths.js';
-import { resolveInRoot } from './rootfs-read.js';
+import { KernelNotFoundError } from '../errors.js';
+import { defaultKernelDirs } from '../host/paths.js';
+import { resolveInRoot } from '../spec/rootfs-read.js';
 
 /** How to choose the kernel; the first option given wins, else discovery. */
 export interface KernelOptions {

@@ -3,7 +3,7 @@
  * container conventions (Entrypoint + Cmd, image Env then overrides, WorkingDir, User).
  */
 import type { ImageConfig } from 'oci-client-lite';
-import { NoCommandError, VmSpecError } from './errors.js';
+import { NoCommandError, VmSpecError } from '../errors.js';
 import { resolveUser } from './users.js';
 
 /** Everything the guest needs to run the command. */

@@ -8,8 +8,8 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { ChannelSpec } from './backend.js';
-import { cells, PORTS, type WindowSize } from './guest-init.js';
+import type { ChannelSpec } from '../host/backend.js';
+import { cells, PORTS, type WindowSize } from '../guest/guest-init.js';
 
 /** Where the program's bytes come from and go to. */
 export interface ChannelIo {

@@ -4,7 +4,7 @@
  * to signal handlers before the machine exists; requests made before the channels are open wait.
  */
 import type { HostChannels } from './channels.js';
-import type { WindowSize } from './guest-init.js';
+import type { WindowSize } from '../guest/guest-init.js';
 
 export class VmControl {
   private channels: HostChannels | undefined;

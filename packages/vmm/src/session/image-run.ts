@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cache, PullOptions, PullResult } from '@broodbox/image';
 import { formatPlatform, hostPlatform, parsePlatform, type ImageConfig, type Platform } from 'oci-client-lite';
-import { PlatformNotRunnableError, RunImageOptionsError } from './errors.js';
-import { defaultVmCacheDir } from './paths.js';
+import { PlatformNotRunnableError, RunImageOptionsError } from '../errors.js';
+import { defaultVmCacheDir } from '../host/paths.js';
 import { runVm, type RunVmOptions, type RunVmResult } from './run.js';
 
 /** File name of the per-digest root disk in the cache entry (listings report it as `hasDisk`). */

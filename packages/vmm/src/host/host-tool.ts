@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { HostToolError } from './errors.js';
+import { HostToolError } from '../errors.js';
 
 /** Which Debian package ships each program, for the "install it" hint. */
 const PACKAGE_OF: Record<string, string> = {

@@ -9,21 +9,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { ImageConfig } from 'oci-client-lite';
-import { chooseAccelerator, type AccelRequest } from './accel.js';
-import type { Accelerator, Backend, Machine, MachineExit } from './backend.js';
+import { chooseAccelerator, type AccelRequest } from '../host/accel.js';
+import type { Accelerator, Backend, Machine, MachineExit } from '../host/backend.js';
 import { HostChannels } from './channels.js';
-import type { WindowSize } from './guest-init.js';
-import { ensureRootDisk } from './disk.js';
-import type { DiskEntrySource } from './disk-owners.js';
-import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from './errors.js';
-import { ensureInitramfs, specArchive } from './initramfs.js';
-import { findKernel, type KernelFiles, type KernelOptions } from './kernel.js';
-import { defaultVmCacheDir } from './paths.js';
-import { lookupCommand } from './launch.js';
-import { kernelCmdline, QemuBackend } from './qemu.js';
-import { buildVmSpec, type VmSpec, type VmSpecOverrides } from './spec.js';
+import type { WindowSize } from '../guest/guest-init.js';
+import { ensureRootDisk } from '../disk/disk.js';
+import type { DiskEntrySource } from '../disk/disk-owners.js';
+import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from '../errors.js';
+import { ensureInitramfs, specArchive } from '../guest/initramfs.js';
+import { findKernel, type KernelFiles, type KernelOptions } from '../guest/kernel.js';
+import { defaultVmCacheDir } from '../host/paths.js';
+import { lookupCommand } from '../spec/launch.js';
+import { kernelCmdline, QemuBackend } from '../host/qemu.js';
+import { buildVmSpec, type VmSpec, type VmSpecOverrides } from '../spec/spec.js';
 import { VmControl } from './vm-control.js';
-import { checkVolumes, startShares, type Share, type Volume } from './volumes.js';
+import { checkVolumes, startShares, type Share, type Volume } from '../spec/volumes.js';
 
 /** Options of {@link runVm}. */
 export interface RunVmOptions extends VmSpecOverrides {

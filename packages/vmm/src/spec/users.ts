@@ -2,7 +2,7 @@
  * Resolution of an image's `User` (`uid`, `uid:gid`, `name`, `name:group`) to numeric ids using the
  * rootfs' own /etc/passwd and /etc/group, as a container runtime does.
  */
-import { UserNotFoundError, VmSpecError } from './errors.js';
+import { UserNotFoundError, VmSpecError } from '../errors.js';
 import { readRootfsFile } from './rootfs-read.js';
 
 /** A user the command runs as. */

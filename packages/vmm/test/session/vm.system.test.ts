@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ImageConfig } from 'oci-client-lite';
-import { KernelNotFoundError, runVm, VmAbortedError, VmBootError, VmTimeoutError, type RunVmOptions } from '../src/index.js';
-import { kernelDir, makeBusyboxRootfs, makeGlibcRootfs } from './guest-kernel.js';
+import { KernelNotFoundError, runVm, VmAbortedError, VmBootError, VmTimeoutError, type RunVmOptions } from '../../src/index.js';
+import { kernelDir, makeBusyboxRootfs, makeGlibcRootfs } from '../guest-kernel.js';
 
 const kernels = kernelDir();
 const base = t.testdir({ work: {}, cache: {}, disks: {} });

@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageConfig } from 'oci-client-lite';
-import { buildVmSpec, checkVolumes, NoCommandError, parseVolume, UserNotFoundError, VmSpecError, readRootfsFile } from '../src/index.js';
-import { makeBusyboxRootfs } from './guest-kernel.js';
+import { buildVmSpec, checkVolumes, NoCommandError, parseVolume, UserNotFoundError, VmSpecError, readRootfsFile } from '../../src/index.js';
+import { makeBusyboxRootfs } from '../guest-kernel.js';
 
 const image = (config: ImageConfig['config']): ImageConfig => ({ rootfs: { type: 'layers', diff_ids: [] }, config });
 
