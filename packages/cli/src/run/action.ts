@@ -2,6 +2,7 @@ import { reportError, warn, type CommandIo } from '../output/command-io.js';
 import { UsageError } from '../output/errors.js';
 import { pullOptionsFrom } from '../pull/library-pull-options.js';
 import { warnPull } from '../pull/pull-report.js';
+import type { ProgressReporter } from '../pull/progress.js';
 import { registryCacheOption } from '../registry-cache/pull-hook.js';
 import { resolveSettings } from '../config/settings.js';
 import type { RunFlags } from './command.js';
@@ -36,6 +37,7 @@ export async function runRun(flags: RunFlags, io: CommandIo): Promise<number> {
     const lib = await import('@broodbox/image');
     const control = new vmm.VmControl();
     const relay = relaySignals({ forward: (signo) => control.signal(signo) });
+    let progress: Awaited<ReturnType<typeof runProgress>>;
     try {
       const cache = new lib.Cache(settings.cacheDir?.value);
       // The same pull options as `bbox pull` (registries, proxy, registry caches); runImage sets
@@ -44,6 +46,11 @@ export async function runRun(flags: RunFlags, io: CommandIo): Promise<number> {
         ...pullOptionsFrom(settings, cache, relay.signal),
         ...(await registryCacheOption(settings, io)),
       };
+      // Progress of the pull and of the root disk's build, on a terminal and before the VM's own
+      // output; not under -t, where the host terminal is handed to the guest.
+      const shown = request.tty ? undefined : await runProgress(io);
+      progress = shown;
+      if (shown?.reporter.onProgress) pull.onProgress = shown.reporter.onProgress;
       if (request.tty) {
         terminal = openHostTerminal({ stdin: process.stdin, stdout: process.stdout, raw: request.interactive, onResize: (c, r) => control.resize(c, r) });
       }
@@ -55,9 +62,11 @@ export async function runRun(flags: RunFlags, io: CommandIo): Promise<number> {
         ...(request.kernelImage !== undefined ? { kernelImage: request.kernelImage } : {}),
         // As `bbox pull` does: what the pull could not apply is said before the VM's output starts.
         onPulled: (image, kernelImage) => {
+          shown?.reporter.finish();
           warnPull(io, image);
           if (kernelImage) warnPull(io, kernelImage);
         },
+        ...(shown ? { onRootDiskBuild: shown.diskBuild } : {}),
         ...vmOptions(request),
         ...(request.interactive ? { stdin: process.stdin } : {}),
         ...(terminal ? { tty: { ...terminal.size, term: io.env.TERM || 'xterm' } } : {}),
@@ -72,6 +81,7 @@ export async function runRun(flags: RunFlags, io: CommandIo): Promise<number> {
       if (refreshed && !refreshed.ok) warn(io, `background refresh of ${result.image.ref} failed, the cached image was kept: ${refreshed.error?.message ?? 'unknown error'}`);
       return result.exitCode;
     } catch (err) {
+      progress?.reporter.finish();
       terminal?.restore();
       return reportError(io, relay.explain(err));
     } finally {
@@ -81,6 +91,18 @@ export async function runRun(flags: RunFlags, io: CommandIo): Promise<number> {
     terminal?.restore();
     return reportError(io, err);
   }
+}
+
+/**
+ * Pull progress (the same display as `bbox pull`) and a line when the root disk is built, drawn on
+ * stderr when it is a terminal; undefined otherwise.
+ */
+async function runProgress(io: CommandIo): Promise<{ reporter: ProgressReporter; diskBuild: () => void } | undefined> {
+  const stream = io.stderr as NodeJS.WriteStream;
+  const { createProgress, progressWanted } = await import('../pull/progress.js');
+  if (!progressWanted({ stream, env: io.env, quiet: false })) return undefined;
+  const reporter = createProgress({ stream, env: io.env, quiet: false });
+  return { reporter, diskBuild: () => stream.write('bbox: building the root disk of this image (once per image)…\n') };
 }
 
 /** The VM options of a request, in `runVm`'s words. */

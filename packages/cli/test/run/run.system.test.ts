@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage, makeLayer, pushImage, startRegistry } from '@broodbox/testkit';
-import { makeSandbox } from '../bbox-process.js';
+import { BBOX_BIN, makeSandbox } from '../bbox-process.js';
 
 const repo = fileURLToPath(new URL('../../../..', import.meta.url));
 
@@ -59,4 +59,29 @@ t.test('bbox run boots the image: output, environment, the guest exit code, the 
   t.equal(noTool.code, 0, noTool.stderr);
   t.equal(noTool.stdout, 'ran\n');
   t.match(noTool.stderr, /^bbox: warning: .*setfattr is not installed/, 'the pull warning is printed');
+});
+
+t.test('on a terminal, bbox run shows the pull and the root disk build before the command output', async (t) => {
+  const reg = await startRegistry();
+  t.teardown(() => reg.stop());
+  const layer = makeLayer([
+    { path: 'bin/', type: 'dir' },
+    { path: 'bin/busybox', type: 'file', mode: 0o755, content: readFileSync('/bin/busybox') },
+    { path: 'bin/echo', type: 'symlink', linkname: 'busybox' },
+  ]);
+  await pushImage(reg.url, 'cli/progress', buildImage({ layers: [layer] }), { tag: '1' });
+  const sb = await makeSandbox();
+  t.teardown(sb.cleanup);
+  const ref = `${reg.host}/cli/progress:1`;
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BBOX_BIN, 'run', '--cache-dir', sb.cacheDir, '--accel', 'tcg', ref, '--', 'echo', 'ran'].map(quote).join(' ');
+  // script(1) gives bbox a real pseudo-terminal on stdout and stderr.
+  const onTerminal = () =>
+    execFileSync('script', ['-qfec', command, '/dev/null'], { env: { ...sb.env, BBOX_KERNEL_DIR: kernelDir(), TERM: 'xterm' }, cwd: sb.root, encoding: 'utf8' });
+  const first = onTerminal();
+  t.match(first, /\b[0-9a-f]{12}  \[[#.]+\]/, 'a progress line per layer: its short digest and a bar');
+  t.match(first, /building the root disk[^]*\bran\r?\n/, 'the disk build is announced before the output');
+  const second = onTerminal();
+  t.notMatch(second, /building the root disk/, 'a second run finds the disk built');
+  t.match(second, /\bran\r?\n/);
 });

@@ -32,6 +32,8 @@ export interface RootDiskOptions {
    */
   owners?: DiskEntrySource;
   signal?: AbortSignal;
+  /** Told once, when this call starts building the disk (not when it finds one ready or waits for another builder). */
+  onBuild?: () => void;
 }
 
 /** A root disk and whether this call built it. */
@@ -55,6 +57,7 @@ export async function ensureRootDisk(rootfsPath: string, diskPath: string, opts:
   if (!release) return { path: diskPath, built: false };
   try {
     if (await isCurrentDisk(diskPath)) return { path: diskPath, built: false };
+    opts.onBuild?.();
     const skipped = await buildDisk(rootfsPath, diskPath, opts);
     return { path: diskPath, built: true, skipped };
   } finally {

@@ -40,6 +40,8 @@ export interface RunVmOptions extends VmSpecOverrides {
    * without root. Without it, the guest sees the rootfs as stored.
    */
   owners?: DiskEntrySource;
+  /** Told when the root disk is being built for this run (the first run of an image): it takes seconds. */
+  onRootDiskBuild?: () => void;
   /** Directory for per-VM files (a `vm-*` subdirectory per run, removed at the end). */
   workDir: string;
   /** Kernel choice (default: discovery, see docs/vm.md). */
@@ -129,7 +131,7 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     (opts.stderr ?? process.stderr).write(command.message);
     return { exitCode: command.exitCode, accel: boot.accel, spec, diskBuilt: false, machineMs: 0 };
   }
-  const disk = await ensureRootDisk(opts.rootfsPath, opts.diskPath, { signal: opts.signal, owners: opts.owners });
+  const disk = await ensureRootDisk(opts.rootfsPath, opts.diskPath, { signal: opts.signal, owners: opts.owners, ...(opts.onRootDiskBuild ? { onBuild: opts.onRootDiskBuild } : {}) });
 
   await mkdir(opts.workDir, { recursive: true });
   const vmDir = await mkdtemp(join(opts.workDir, 'vm-'));
