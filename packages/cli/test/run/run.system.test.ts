@@ -79,7 +79,7 @@ t.test('on a terminal, bbox run shows the pull and the root disk build before th
   const onTerminal = () =>
     execFileSync('script', ['-qfec', command, '/dev/null'], { env: { ...sb.env, BBOX_KERNEL_DIR: kernelDir(), TERM: 'xterm' }, cwd: sb.root, encoding: 'utf8' });
   const first = onTerminal();
-  t.match(first, /\b[0-9a-f]{12}  \[[#.]+\]/, 'a progress line per layer: its short digest and a bar');
+  t.match(first, /\b[0-9a-f]{12} {2}\[[#.]+\]/, 'a progress line per layer: its short digest and a bar');
   t.match(first, /building the root disk[^]*\bran\r?\n/, 'the disk build is announced before the output');
   const second = onTerminal();
   t.notMatch(second, /building the root disk/, 'a second run finds the disk built');

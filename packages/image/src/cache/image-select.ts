@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import { isSha256Digest } from '../digest.js';
 import { formatReference, parseReference } from 'oci-client-lite/reference';
 import { DigestAmbiguousError, ImageNotFoundError } from '../errors/selection-errors.js';
 import { InvalidDigestError } from '../errors/cache-errors.js';
@@ -70,7 +71,7 @@ export function normaliseRef(ref: string): string {
  * @throws InvalidDigestError, ImageNotFoundError, DigestAmbiguousError (listing the candidates).
  */
 export async function resolveDigest(cache: Cache, digestOrPrefix: string): Promise<string> {
-  if (/^sha256:[0-9a-f]{64}$/.test(digestOrPrefix)) return digestOrPrefix;
+  if (isSha256Digest(digestOrPrefix)) return digestOrPrefix;
   return matchDigest(await readNames(await cacheInternals(cache).layout()), digestOrPrefix);
 }
 
@@ -95,7 +96,7 @@ export async function locateImage(cache: Cache, target: string, opts: { platform
   const layout = await cacheInternals(cache).layout();
   const platform = platformKey(opts.platform);
   if (isDigestLike(target)) {
-    const full = /^sha256:[0-9a-f]{64}$/.test(target) ? target : matchDigest(await readNames(layout), target);
+    const full = isSha256Digest(target) ? target : matchDigest(await readNames(layout), target);
     const alias = await readAlias(layout, full, platform);
     const digest = alias?.digest ?? full;
     if (!(await cache.hasEntry(digest))) throw new ImageNotFoundError(target);
