@@ -5,22 +5,12 @@
  * what was copied, and only the differences are fixed, with one `debugfs -w -f` batch that edits
  * the image file's inodes (no mount, no root).
  */
+import type { OwnedPath } from '@broodbox/image';
 import { DiskBuildError } from '../errors.js';
 import { runHostTool, runHostToolCapture } from '../host/host-tool.js';
 
-/** What the image says about one path of its rootfs. */
-export interface DiskEntry {
-  /** Root-relative path, `''` for the root directory. */
-  path: string;
-  type: 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo';
-  uid: number;
-  gid: number;
-  /** Permission bits with setuid, setgid and sticky (`0o7777`). */
-  mode: number;
-  /** Character and block devices. */
-  major?: number;
-  minor?: number;
-}
+/** What the image says about one path of its rootfs: the image library's record of it. */
+export type DiskEntry = OwnedPath;
 
 /** The records of the whole tree, asked for only when a disk is built. */
 export type DiskEntrySource = () => Promise<Iterable<DiskEntry>>;
