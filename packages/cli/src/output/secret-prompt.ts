@@ -24,9 +24,10 @@ export async function promptLine(input: NodeJS.ReadStream, output: NodeJS.Writab
  * backspace; Enter ends it, Ctrl-C stops the command, Ctrl-D ends input.
  */
 export function promptSecret(input: NodeJS.ReadStream, output: NodeJS.WritableStream, question: string): Promise<string> {
-  output.write(question);
+  // Echo goes off before the question is shown: what is typed as soon as it appears is never echoed.
   const wasRaw = input.isRaw;
   input.setRawMode(true);
+  output.write(question);
   input.resume();
   let secret = '';
   return new Promise((resolve, reject) => {
