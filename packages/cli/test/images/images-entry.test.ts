@@ -1,27 +1,15 @@
 import t from 'tap';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRegistry } from '@broodbox/testkit';
 import { makeSandbox } from '../bbox-process.js';
 import { appImage, push } from '../registry-fixture.js';
+import { HANDED_OFF, entryOnlyCopy } from '../entry-copy.js';
 
 // `bbox images` starts from its bundle (dist/images-entry.cjs), like `bbox pull`: what the bundle
 // answers needs no other file of the package, and anything else goes to the full command line.
 
 const pkg = fileURLToPath(new URL('../..', import.meta.url));
-const HANDED_OFF = 'handed off to the full command line\n';
-
-/** The bin script and the images bundle alone, with a dist/main.js that only says it was reached. */
-async function entryOnlyCopy(dir: string): Promise<string> {
-  await mkdir(join(dir, 'bin'), { recursive: true });
-  await mkdir(join(dir, 'dist'), { recursive: true });
-  await copyFile(join(pkg, 'bin', 'bbox.js'), join(dir, 'bin', 'bbox.js'));
-  await copyFile(join(pkg, 'bin', 'package.json'), join(dir, 'bin', 'package.json'));
-  await copyFile(join(pkg, 'dist', 'images-entry.cjs'), join(dir, 'dist', 'images-entry.cjs'));
-  await writeFile(join(dir, 'dist', 'main.js'), `process.stdout.write(${JSON.stringify(HANDED_OFF)});\nprocess.exitCode = 7;\n`);
-  return join(dir, 'bin', 'bbox.js');
-}
 
 t.test('the bundle lists the cache on its own, prints what the full command line prints, and hands off the rest', async (t) => {
   const reg = await startRegistry();
@@ -31,7 +19,7 @@ t.test('the bundle lists the cache on its own, prints what the full command line
   await push(reg, 'entry/imgs', 'v1', appImage('e1'));
   t.equal((await sb.run(['pull', '--cache-dir', sb.cacheDir, `${reg.host}/entry/imgs:v1`])).code, 0);
 
-  const bin = await entryOnlyCopy(join(sb.root, 'entry-only'));
+  const bin = await entryOnlyCopy(join(sb.root, 'entry-only'), 'images-entry.cjs');
   const full = (args: string[]) => sb.run(args, { bin: join(pkg, 'dist', 'main.js') });
   for (const args of [['images'], ['images', '--json'], ['images', '--all', `${reg.host}/entry/*`]]) {
     const withCache = [...args, '--cache-dir', sb.cacheDir];

@@ -1,31 +1,16 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startRegistry } from '@broodbox/testkit';
 import { BBOX_BIN, makeSandbox, type BboxResult } from '../bbox-process.js';
 import { appImage, push, requestsFor } from '../registry-fixture.js';
+import { HANDED_OFF, entryOnlyCopy } from '../entry-copy.js';
 
 const pkg = fileURLToPath(new URL('../..', import.meta.url));
 /** The full command line, which the start-up path hands everything it cannot answer to. */
 const FULL_CLI = join(pkg, 'dist', 'main.js');
-const HANDED_OFF = 'handed off to the full command line\n';
-
-/**
- * The bin script and the bundle alone, with a dist/main.js that only says it was reached: what
- * this copy answers, the bundle answered without any other file of the package.
- */
-async function entryOnlyCopy(dir: string): Promise<string> {
-  await mkdir(join(dir, 'bin'), { recursive: true });
-  await mkdir(join(dir, 'dist'), { recursive: true });
-  await copyFile(join(pkg, 'bin', 'bbox.js'), join(dir, 'bin', 'bbox.js'));
-  await copyFile(join(pkg, 'bin', 'package.json'), join(dir, 'bin', 'package.json'));
-  await copyFile(join(pkg, 'dist', 'pull-entry.cjs'), join(dir, 'dist', 'pull-entry.cjs'));
-  await writeFile(join(dir, 'dist', 'main.js'), `process.stdout.write(${JSON.stringify(HANDED_OFF)});\nprocess.exitCode = 7;\n`);
-  return join(dir, 'bin', 'bbox.js');
-}
 
 t.test('the bundled entry is built from the current sources', async (t) => {
   const r = await promisify(execFile)(process.execPath, [join(pkg, 'scripts', 'bundle-pull-entry.mjs'), '--check']).catch((err: { stderr: string }) => err);
@@ -45,7 +30,7 @@ t.test('a pull the cache can answer is answered by the bundled entry alone; anyt
   const rootfs = (JSON.parse(cold.stdout) as { rootfs: string }).rootfs;
   const requests = (await requestsFor(reg, repo)).length;
 
-  const bin = await entryOnlyCopy(join(sb.root, 'entry-only'));
+  const bin = await entryOnlyCopy(join(sb.root, 'entry-only'), 'pull-entry.cjs');
   const viaEntry = (...args: string[]) => sb.run(['pull', '--cache-dir', sb.cacheDir, ...args], { bin });
   const answered = async (args: string[], expect: object) => {
     const r = await viaEntry(...args, '--json');
