@@ -25,7 +25,8 @@ export interface CopiedStat {
   inode: string;
 }
 
-const TYPE_BITS: Record<DiskEntry['type'], number> = {
+/** st_mode type bits of each entry type. */
+export const TYPE_BITS: Record<DiskEntry['type'], number> = {
   file: 0o100000,
   dir: 0o040000,
   symlink: 0o120000,

@@ -5,11 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { DiskBuildError } from '../errors.js';
-import { applyOwnerScript, AS_MAPPED_ROOT, ownerScript, rootMappingAvailable, seenAsMappedRoot, type CopiedStat, type DiskEntrySource } from './disk-owners.js';
+import { applyOwnerScript, AS_MAPPED_ROOT, ownerScript, rootMappingAvailable, seenAsMappedRoot, type DiskEntrySource } from './disk-owners.js';
 import { findHostTool, runHostTool } from '../host/host-tool.js';
+import { walkTree } from '../root/tree-walk.js';
 
 const BLOCK = 4096;
 const MiB = 1 << 20;
@@ -69,30 +70,6 @@ export async function ensureRootDisk(rootfsPath: string, diskPath: string, opts:
 export async function measureTree(root: string): Promise<{ bytes: number; inodes: number }> {
   const { bytes, inodes } = await walkTree(root);
   return { bytes, inodes };
-}
-
-/** {@link measureTree}'s figures, and what lstat found for every path (root-relative, `''` the root). */
-async function walkTree(root: string): Promise<{ bytes: number; inodes: number; stats: Map<string, CopiedStat> }> {
-  let bytes = 0;
-  let inodes = 1;
-  const stats = new Map<string, CopiedStat>();
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      const path = rel === '' ? e.name : `${rel}/${e.name}`;
-      const st = await lstat(p);
-      stats.set(path, { uid: st.uid, gid: st.gid, mode: st.mode, inode: `${st.dev}:${st.ino}` });
-      inodes++;
-      if (st.isDirectory()) {
-        bytes += BLOCK;
-        await walk(p, path);
-      } else if (st.isFile() || (st.isSymbolicLink() && st.size >= 60)) {
-        bytes += Math.ceil(st.size / BLOCK) * BLOCK;
-      }
-    }
-  };
-  await walk(root, '');
-  return { bytes, inodes, stats };
 }
 
 async function buildDisk(rootfsPath: string, diskPath: string, opts: RootDiskOptions): Promise<string[]> {

@@ -74,9 +74,9 @@ export const GUEST_FSTABS = {
 const PID_FILE = '/bbox/pid';
 
 /** The initramfs /init. Bump INIT_VERSION when it changes so cached initramfs images are rebuilt. */
-export const INIT_VERSION = 6;
+export const INIT_VERSION = 7;
 export const INIT_SCRIPT = `#!/bin/sh
-# bbox guest init v${INIT_VERSION}: mount the root disk, run the command, report its exit status, power off.
+# bbox guest init v${INIT_VERSION}: mount the root (a virtio-fs share under an overlay, or a disk), run the command, report its exit status, power off.
 PATH=/bin
 export PATH
 /bin/busybox --install -s /bin
@@ -111,7 +111,8 @@ port() {
   return 1
 }
 load() {
-  while read -r m; do insmod "/lib/modules/$m" || fail "cannot load kernel module $m"; done <"$1"
+  # A module two lists share is loaded once (/sys/module/NAME is a shell test, no fork).
+  while read -r m; do [ -d "/sys/module/\${m%.ko}" ] || insmod "/lib/modules/$m" || fail "cannot load kernel module $m"; done <"$1"
 }
 
 BBOX_NET=0
@@ -120,6 +121,8 @@ BBOX_TTY=0
 BBOX_ROWS=24
 BBOX_COLS=80
 BBOX_VOLUMES=
+BBOX_ROOT=disk
+BBOX_ROOT_TAG=
 BBOX_HOSTNAME=bbox
 bbox_volumes() { :; }
 # volume TAG GUEST_PATH ro|rw: mounts a virtio-fs share inside the root.
@@ -129,7 +132,13 @@ volume() {
 . /bbox/spec
 load /lib/modules/load.list
 [ "$BBOX_NET" = 1 ] && load /lib/modules/load-net.list
-[ -n "$BBOX_VOLUMES" ] && load /lib/modules/load-fs.list
+if [ "$BBOX_ROOT" = share ]; then
+  load /lib/modules/load-fs.list
+  load /lib/modules/load-overlay.list
+else
+  load /lib/modules/load-disk.list
+  [ -n "$BBOX_VOLUMES" ] && load /lib/modules/load-fs.list
+fi
 
 i=0
 until port ${PORTS.status} && status_port=$PORT && wait_for "$status_port"; do
@@ -147,8 +156,21 @@ if [ "$BBOX_TTY" = 1 ]; then
   exec 9<>${GUEST_TTY} || fail "cannot open the terminal"
   stty -F ${GUEST_TTY} rows "$BBOX_ROWS" cols "$BBOX_COLS" || fail "cannot set the terminal size"
 fi
-wait_for /dev/vda || fail "no root disk (/dev/vda)"
-mount -t ext4 /dev/vda /newroot || fail "cannot mount the root disk /dev/vda"
+if [ "$BBOX_ROOT" = share ]; then
+  # The image's tree, read-only (the host enforces it too), under a writable layer in guest
+  # memory: the guest's writes reach neither the host nor another VM, and vanish at power-off.
+  # metacopy: a chown or chmod copies up the inode, not the file's data.
+  mkdir -p /lower /rw
+  mount -t virtiofs -o ro "$BBOX_ROOT_TAG" /lower || fail "cannot mount the image's root (virtio-fs $BBOX_ROOT_TAG)"
+  mount -t tmpfs -o mode=0755 bbox-rw /rw && mkdir /rw/upper /rw/work || fail "cannot make the root's writable layer"
+  o=lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work
+  mount -t overlay -o $o,metacopy=on bbox-root /newroot 2>/dev/null || mount -t overlay -o $o bbox-root /newroot || fail "cannot mount the root overlay"
+  # The image's owners, modes and device nodes where the host's copy cannot hold them (see root/guest-owners.ts).
+  if [ -f /bbox/owners ]; then (cd /newroot && . /bbox/owners) || fail "cannot give the root the image's owners and modes"; fi
+else
+  wait_for /dev/vda || fail "no root disk (/dev/vda)"
+  mount -t ext4 /dev/vda /newroot || fail "cannot mount the root disk /dev/vda"
+fi
 for d in proc sys dev; do [ -d /newroot/$d ] || mkdir -p /newroot/$d; done
 # One process per group of mounts (the fstab files are in the initramfs): under TCG each fork
 # costs milliseconds. pts/, shm/ and the fd, stdin, stdout, stderr links are copied in between.
@@ -195,6 +217,11 @@ poweroff -f
 export interface GuestOptions {
   hostname?: string;
   network?: boolean;
+  /**
+   * The root: the image's tree shared over virtio-fs (this tag) under an overlay in guest memory,
+   * or (default) an ext4 disk at /dev/vda.
+   */
+  root?: { kind: 'share'; tag: string } | { kind: 'disk' };
   /** virtio-fs shares to mount: tag, absolute guest path, read-only. */
   shares?: { tag: string; guest: string; readOnly?: boolean }[];
   /** The command as found on the host: run with one `nsenter` instead of the exec script. */
@@ -231,6 +258,7 @@ export function specScript(spec: VmSpec, opts: GuestOptions = {}): string {
     `BBOX_NET=${opts.network ? 1 : 0}`,
     `BBOX_HOSTNAME=${shellQuote(opts.hostname ?? 'bbox')}`,
     `BBOX_VOLUMES=${opts.shares?.length ? 1 : ''}`,
+    ...(opts.root?.kind === 'share' ? ['BBOX_ROOT=share', `BBOX_ROOT_TAG=${shellQuote(opts.root.tag)}`] : []),
     `BBOX_STDIN=${opts.stdin ? 1 : 0}`,
     `BBOX_TTY=${opts.tty ? 1 : 0}`,
     ...(opts.tty ? [`BBOX_ROWS=${cells(opts.tty.rows)}`, `BBOX_COLS=${cells(opts.tty.cols)}`] : []),

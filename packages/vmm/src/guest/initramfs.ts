@@ -13,8 +13,12 @@ import { kernelDigest, type KernelFiles } from './kernel.js';
 import { moduleName, readModuleElf, resolveModules, type KernelModule } from './modules.js';
 import type { VmSpec } from '../spec/spec.js';
 
-/** Drivers the guest always needs: the virtio-mmio transport, the root disk, the serial channels, ext4. */
-export const BASE_MODULES = ['virtio_mmio', 'virtio_blk', 'virtio_console', 'ext4'];
+/** Drivers the guest always needs: the virtio-mmio transport and the serial channels. */
+export const BASE_MODULES = ['virtio_mmio', 'virtio_console'];
+/** Drivers of a root disk: the block device and ext4. */
+export const DISK_MODULES = ['virtio_blk', 'ext4'];
+/** Drivers of a root shared over virtio-fs, beside {@link FS_MODULES}: the overlay over it. */
+export const OVERLAY_MODULES = ['overlay'];
 /** Drivers loaded only for `network: true`. */
 export const NET_MODULES = ['virtio_net'];
 /** Drivers loaded only when host directories are shared. */
@@ -81,12 +85,15 @@ async function buildIfMissing(opts: InitramfsOptions, dir: string): Promise<Init
     throw new HostToolError(`${busyboxPath} is dynamically linked and cannot run in the guest: install the Debian package busybox-static`);
   }
   const digest = await kernelDigest(opts.kernel.kernel);
-  const base = opts.kernel.modulesDir ? await resolveModules(opts.kernel.modulesDir, BASE_MODULES) : [];
-  const net = opts.kernel.modulesDir ? await resolveModules(opts.kernel.modulesDir, [...BASE_MODULES, ...NET_MODULES]) : [];
-  const netOnly = net.filter((m) => !base.some((b) => b.name === m.name));
-  const fs = opts.kernel.modulesDir ? await resolveModules(opts.kernel.modulesDir, [...BASE_MODULES, ...FS_MODULES]) : [];
-  const fsOnly = fs.filter((m) => !base.some((b) => b.name === m.name));
-  const modules = await loadModules([...base, ...netOnly, ...fsOnly], opts.kernel.confinedTo);
+  // One list per group, each without what the base list loads; a module two groups need (none
+  // today) is listed by both, and the guest never loads two groups that share one.
+  const modDir = opts.kernel.modulesDir;
+  const base = modDir ? await resolveModules(modDir, BASE_MODULES) : [];
+  const beyondBase = async (names: string[]) => (modDir ? (await resolveModules(modDir, [...BASE_MODULES, ...names])).filter((m) => !base.some((b) => b.name === m.name)) : []);
+  const [net, disk, fs, overlay] = await Promise.all([beyondBase(NET_MODULES), beyondBase(DISK_MODULES), beyondBase(FS_MODULES), beyondBase(OVERLAY_MODULES)]);
+  const all = new Map<string, KernelModule>();
+  for (const m of [...base, ...net, ...disk, ...fs, ...overlay]) all.set(m.name, m);
+  const modules = await loadModules([...all.values()], opts.kernel.confinedTo);
 
   const key = createHash('sha256');
   key.update(`init v${INIT_VERSION}\0${INIT_SCRIPT}\0${JSON.stringify([GUEST_FSTABS, DEV_EXTRA])}\0${digest}\0`).update(busybox);
@@ -94,7 +101,8 @@ async function buildIfMissing(opts: InitramfsOptions, dir: string): Promise<Init
   const path = join(dir, `${key.digest('hex').slice(0, 32)}.cpio`);
   if (await stat(path).then((s) => s.isFile(), () => false)) return { path, kernelDigest: digest };
 
-  const lists = { base: base.map((m) => m.name), net: netOnly.map((m) => m.name), fs: fsOnly.map((m) => m.name) };
+  const names = (ms: KernelModule[]) => ms.map((m) => m.name);
+  const lists = { base: names(base), net: names(net), disk: names(disk), fs: names(fs), overlay: names(overlay) };
   const archive = buildCpio(entries(busybox, modules, lists));
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
@@ -107,15 +115,19 @@ async function buildIfMissing(opts: InitramfsOptions, dir: string): Promise<Init
   return { path, kernelDigest: digest };
 }
 
-/** The per-VM archive appended to the cached initramfs: /bbox/spec. */
-export function specArchive(spec: VmSpec, opts: GuestOptions = {}): Buffer {
+/**
+ * The per-VM archive appended to the cached initramfs: /bbox/spec, and /bbox/owners when the
+ * root needs the image's owners and modes applied in the guest (see root/guest-owners.ts).
+ */
+export function specArchive(spec: VmSpec, opts: GuestOptions = {}, owners = ''): Buffer {
   return buildCpio([
     { type: 'dir', path: 'bbox', mode: 0o700 },
     { type: 'file', path: 'bbox/spec', data: Buffer.from(specScript(spec, opts)), mode: 0o600 },
+    ...(owners ? [{ type: 'file' as const, path: 'bbox/owners', data: Buffer.from(owners), mode: 0o600 }] : []),
   ]);
 }
 
-function entries(busybox: Buffer, modules: { name: string; data: Buffer }[], lists: Record<'base' | 'net' | 'fs', string[]>): CpioEntry[] {
+function entries(busybox: Buffer, modules: { name: string; data: Buffer }[], lists: Record<'base' | 'net' | 'disk' | 'fs' | 'overlay', string[]>): CpioEntry[] {
   const list = (names: string[]) => Buffer.from(names.map((n) => `${n}.ko\n`).join(''));
   const files: CpioEntry[] = [
     ...['bin', 'dev', 'proc', 'sys', 'newroot', 'lib', 'lib/modules'].map((path): CpioEntry => ({ type: 'dir', path })),
@@ -131,6 +143,8 @@ function entries(busybox: Buffer, modules: { name: string; data: Buffer }[], lis
     { type: 'file', path: 'lib/modules/load.list', data: list(lists.base) },
     { type: 'file', path: 'lib/modules/load-net.list', data: list(lists.net) },
     { type: 'file', path: 'lib/modules/load-fs.list', data: list(lists.fs) },
+    { type: 'file', path: 'lib/modules/load-disk.list', data: list(lists.disk) },
+    { type: 'file', path: 'lib/modules/load-overlay.list', data: list(lists.overlay) },
   ];
   for (const m of modules) files.push({ type: 'file', path: `lib/modules/${m.name}.ko`, data: m.data });
   return files;

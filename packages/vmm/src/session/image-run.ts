@@ -16,9 +16,11 @@ import { runVm, type RunVmOptions, type RunVmResult } from './run.js';
 
 /** File name of the per-digest root disk in the cache entry (listings report it as `hasDisk`). */
 export const ROOT_DISK_ARTIFACT = 'disk.ext4';
+/** File name of the shared root's owners script in the cache entry (a few KB; see root/guest-owners.ts). */
+export const GUEST_OWNERS_ARTIFACT = 'guest-owners.sh';
 
 /** Options of {@link runImage}: those of {@link runVm} less what the image supplies, plus how to get the image. */
-export interface RunImageOptions extends Omit<RunVmOptions, 'rootfsPath' | 'digest' | 'config' | 'diskPath' | 'workDir'> {
+export interface RunImageOptions extends Omit<RunVmOptions, 'rootfsPath' | 'digest' | 'config' | 'diskPath' | 'ownersScriptPath' | 'workDir'> {
   /** The image cache (default `new Cache()`, $XDG_CACHE_HOME/broodbox/images). Ignored with `noImageCache`. */
   cache?: Cache;
   /** Pull policy (`if-not-present` by default, `always`, `never`, `background`, `max-age=…`). */
@@ -94,6 +96,7 @@ export async function runImage(image: string | PullResult, opts: RunImageOptions
       digest: pulled.digest,
       config: pulled.config,
       diskPath: cache.artifactPath(pulled.digest, ROOT_DISK_ARTIFACT),
+      ownersScriptPath: cache.artifactPath(pulled.digest, GUEST_OWNERS_ARTIFACT),
       // The image's owners and modes, for a disk built from a rootfs unpacked without root.
       owners: vm.owners ?? (async () => (await cache.imageOwners(entry.digest)).entries),
       workDir: workDir ?? join(defaultVmCacheDir(), 'run'),

@@ -15,7 +15,7 @@ import { HostChannels } from './channels.js';
 import type { WindowSize } from '../guest/guest-init.js';
 import { ensureRootDisk } from '../disk/disk.js';
 import type { DiskEntrySource } from '../disk/disk-owners.js';
-import { VmAbortedError, VmBootError, VmCrashedError, VmTimeoutError } from '../errors.js';
+import { VmAbortedError, VmBootError, VmCrashedError, VmSpecError, VmTimeoutError } from '../errors.js';
 import { ensureInitramfs, specArchive } from '../guest/initramfs.js';
 import { findKernel, type KernelFiles, type KernelOptions } from '../guest/kernel.js';
 import { defaultVmCacheDir } from '../host/paths.js';
@@ -24,6 +24,9 @@ import { kernelCmdline, QemuBackend } from '../host/qemu.js';
 import { buildVmSpec, type VmSpec, type VmSpecOverrides } from '../spec/spec.js';
 import { VmControl } from './vm-control.js';
 import { checkVolumes, startShares, type Share, type Volume } from '../spec/volumes.js';
+import { startVirtiofsd, type Virtiofsd } from '../host/virtiofsd.js';
+import { ensureGuestOwners } from '../root/guest-owners.js';
+import { chooseRootMode, type RootMode, type RootRequest } from '../root/root-mode.js';
 
 /** Options of {@link runVm}. */
 export interface RunVmOptions extends VmSpecOverrides {
@@ -32,15 +35,24 @@ export interface RunVmOptions extends VmSpecOverrides {
   /** The image's manifest digest. */
   digest: string;
   config: ImageConfig;
-  /** Where the per-digest ext4 image lives (built when missing). */
-  diskPath: string;
+  /**
+   * How the root reaches the guest: `share` (the rootfs directory over virtio-fs, read-only, under
+   * an overlay in guest memory), `disk` (an ext4 image of it at `diskPath`, built once), or `auto`
+   * (default, unless `$BBOX_VM_ROOT` says otherwise): share wherever virtiofsd can run. See
+   * docs/vm.md ("The root").
+   */
+  root?: RootRequest;
+  /** Where the per-digest ext4 image lives (built when missing): needed when the root is a disk. */
+  diskPath?: string;
   /**
    * The image's owners, groups and modes per path (`Cache.imageOwners` of `@broodbox/image`),
-   * read only when the disk is built: the guest sees them even when the rootfs was unpacked
-   * without root. Without it, the guest sees the rootfs as stored.
+   * read only when the disk or the owners script is made: the guest sees them even when the
+   * rootfs was unpacked without root. Without it, the guest sees the rootfs as stored.
    */
   owners?: DiskEntrySource;
-  /** Told when the root disk is being built for this run (the first run of an image): it takes seconds. */
+  /** Where the shared root's owners script is kept between runs (made when missing or not this user's). */
+  ownersScriptPath?: string;
+  /** Told when the root disk is being built for this run (the first run of an image with a disk root): it takes seconds. */
   onRootDiskBuild?: () => void;
   /** Directory for per-VM files (a `vm-*` subdirectory per run, removed at the end). */
   workDir: string;
@@ -88,7 +100,9 @@ export interface RunVmResult {
   exitCode: number;
   accel: Accelerator;
   spec: VmSpec;
-  /** Whether this run built the root disk. */
+  /** How the root reached the guest. */
+  root: RootMode;
+  /** Whether this run built the root disk (always false for a shared root). */
   diskBuilt: boolean;
   /** From start of the machine to its power-off; 0 when none was started (a command found in no PATH directory). */
   machineMs: number;
@@ -106,6 +120,14 @@ export interface PreparedBoot {
 const CONSOLE_TAIL = 25;
 /** Unix socket paths are limited to 107 bytes. */
 const MAX_SOCKET_DIR = 90;
+
+/** The virtio-fs tag of the shared root (volumes are `bbox0`, `bbox1`, …). */
+const ROOT_TAG = 'bboxroot';
+
+function diskPathOf(opts: RunVmOptions): string {
+  if (!opts.diskPath) throw new VmSpecError('the root is a disk here (no virtiofsd, or no user namespaces without root), and no diskPath was given for it');
+  return opts.diskPath;
+}
 
 /** Finds the kernel, builds or reuses the initramfs and picks the accelerator. */
 export async function prepareBoot(opts: Pick<RunVmOptions, 'kernel' | 'accel' | 'cacheDir' | 'backend' | 'busybox' | 'onNotice'> = {}): Promise<PreparedBoot> {
@@ -126,21 +148,31 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   await checkVolumes(volumes);
   const boot = await prepareBoot({ ...opts, onNotice: opts.onNotice ?? ((line) => (opts.stderr ?? process.stderr).write(`bbox: ${line}\n`)) });
   // Shared directories can hide or add files the command lookup would see: the guest decides then.
+  const root = await chooseRootMode(opts.root);
   const command = volumes.length === 0 ? await lookupCommand(opts.rootfsPath, spec) : undefined;
   if (command?.kind === 'missing') {
     (opts.stderr ?? process.stderr).write(command.message);
-    return { exitCode: command.exitCode, accel: boot.accel, spec, diskBuilt: false, machineMs: 0 };
+    return { exitCode: command.exitCode, accel: boot.accel, spec, root, diskBuilt: false, machineMs: 0 };
   }
-  const disk = await ensureRootDisk(opts.rootfsPath, opts.diskPath, { signal: opts.signal, owners: opts.owners, ...(opts.onRootDiskBuild ? { onBuild: opts.onRootDiskBuild } : {}) });
+  const disk = root === 'disk' ? await ensureRootDisk(opts.rootfsPath, diskPathOf(opts), { signal: opts.signal, owners: opts.owners, ...(opts.onRootDiskBuild ? { onBuild: opts.onRootDiskBuild } : {}) }) : undefined;
 
   await mkdir(opts.workDir, { recursive: true });
   const vmDir = await mkdtemp(join(opts.workDir, 'vm-'));
   const sockDir = vmDir.length <= MAX_SOCKET_DIR ? vmDir : await mkdtemp(join(tmpdir(), 'bbox-'));
   let channels: HostChannels | undefined;
   let shares: Share[] = [];
+  let rootShare: Virtiofsd | undefined;
   try {
     const initrd = join(vmDir, 'initrd.cpio');
-    await copyFile(boot.initramfs, initrd);
+    // The copy, the root's virtiofsd and the owners script are independent: made at once.
+    const [copied, started, made] = await Promise.allSettled([
+      copyFile(boot.initramfs, initrd),
+      root === 'share' ? startVirtiofsd({ source: opts.rootfsPath, socketPath: join(sockDir, 'root.sock'), readOnly: true, ids: 'self', cache: 'always' }) : undefined,
+      root === 'share' ? ensureGuestOwners(opts.rootfsPath, opts.owners, opts.ownersScriptPath) : '',
+    ]);
+    if (started.status === 'fulfilled') rootShare = started.value;
+    for (const r of [copied, started, made]) if (r.status === 'rejected') throw r.reason;
+    const owners = made.status === 'fulfilled' ? made.value : '';
     shares = await startShares(volumes, sockDir);
     const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
     const hostname = opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}`;
@@ -148,7 +180,8 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     const tty = opts.tty ? (opts.control?.lastSize() ?? opts.tty) : undefined;
     // With a terminal, input travels through it: no separate stdin port.
     const stdin = opts.stdin !== undefined && tty === undefined;
-    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, shares: guestShares, launch, stdin, tty }));
+    const guestRoot = rootShare ? { kind: 'share' as const, tag: ROOT_TAG } : { kind: 'disk' as const };
+    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, root: guestRoot, shares: guestShares, launch, stdin, tty }, owners));
     channels = await HostChannels.open(sockDir, {
       stdout: opts.stdout ?? process.stdout,
       stderr: opts.stderr ?? process.stderr,
@@ -156,7 +189,7 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
       tty: tty !== undefined,
     });
     opts.control?.attach(channels);
-    const started = Date.now();
+    const startedAt = Date.now();
     const machine = await boot.backend.start({
       kernel: boot.kernel.kernel,
       initrd,
@@ -166,18 +199,18 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
       memoryMiB: spec.memoryMiB,
       // The monitor's own copy-on-write layer over the shared ext4 image, kept in this VM's
       // directory: no qemu-img process per run, and it is gone when the monitor exits.
-      rootDisk: { path: disk.path, format: 'raw', snapshot: true },
+      ...(disk ? { rootDisk: { path: disk.path, format: 'raw' as const, snapshot: true } } : {}),
       tmpDir: vmDir,
       channels: channels.specs(),
       network: opts.network,
-      shares: shares.map((s) => ({ tag: s.tag, socketPath: s.socketPath })),
+      shares: [...(rootShare ? [{ tag: ROOT_TAG, socketPath: rootShare.socketPath }] : []), ...shares.map((s) => ({ tag: s.tag, socketPath: s.socketPath }))],
     });
     const exitCode = await supervise(machine, channels, spec, opts);
-    return { exitCode, accel: boot.accel, spec, diskBuilt: disk.built, machineMs: Date.now() - started };
+    return { exitCode, accel: boot.accel, spec, root, diskBuilt: disk?.built ?? false, machineMs: Date.now() - startedAt };
   } finally {
     opts.control?.detach();
     await channels?.close();
-    await Promise.all(shares.map((s) => s.stop()));
+    await Promise.all([...shares, ...(rootShare ? [rootShare] : [])].map((s) => s.stop()));
     await rm(vmDir, { recursive: true, force: true });
     if (sockDir !== vmDir) await rm(sockDir, { recursive: true, force: true });
   }

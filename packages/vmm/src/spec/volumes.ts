@@ -6,14 +6,12 @@
  * subordinate ids (`/etc/subuid`, `/etc/subgid`, mapped by `newuidmap` from the uidmap package)
  * are everyone else: virtiofsd needs a full set of ids to act as the guest's users.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { HostToolError, VmSpecError } from '../errors.js';
 import { findHostTool } from '../host/host-tool.js';
+import { findVirtiofsd, runningAsRoot, startVirtiofsd } from '../host/virtiofsd.js';
 
 /** A host directory mounted in the guest. */
 export interface Volume {
@@ -30,8 +28,6 @@ export interface Share {
   volume: Volume;
   stop(): Promise<void>;
 }
-
-const VIRTIOFSD_PATHS = ['/usr/lib/qemu/virtiofsd', '/usr/libexec/virtiofsd', '/usr/lib/virtiofsd'];
 
 /**
  * Parses `HOST:GUEST[:ro|:rw]`: HOST made absolute against `cwd` (default the current directory),
@@ -60,8 +56,6 @@ export async function checkVolumes(volumes: Volume[]): Promise<void> {
   }
   if (volumes.length && !runningAsRoot()) await checkUnprivilegedSharing();
 }
-
-const runningAsRoot = (): boolean => process.getuid?.() === 0;
 
 /**
  * Without root, virtiofsd runs in a user namespace that maps the user's subordinate ids, which
@@ -93,44 +87,17 @@ async function checkUnprivilegedSharing(): Promise<void> {
 
 /** Starts one virtiofsd per volume, each listening on a socket in `sockDir`; resolves when all listen. */
 export async function startShares(volumes: Volume[], sockDir: string): Promise<Share[]> {
-  const daemon = VIRTIOFSD_PATHS.find((p) => existsSync(p)) ?? findHostTool('virtiofsd');
+  const daemon = findVirtiofsd();
   const shares: Share[] = [];
   try {
-    for (const [i, volume] of volumes.entries()) shares.push(await startOne(daemon, volume, `bbox${i}`, join(sockDir, `fs${i}.sock`)));
+    for (const [i, volume] of volumes.entries()) {
+      const socketPath = join(sockDir, `fs${i}.sock`);
+      const d = await startVirtiofsd({ source: volume.host, socketPath, readOnly: volume.readOnly ?? false, ids: 'all', cache: 'auto' }, daemon);
+      shares.push({ tag: `bbox${i}`, socketPath, volume, stop: d.stop });
+    }
   } catch (e) {
     await Promise.all(shares.map((s) => s.stop()));
     throw e;
   }
   return shares;
-}
-
-async function startOne(daemon: string, volume: Volume, tag: string, socketPath: string): Promise<Share> {
-  const root = runningAsRoot();
-  // Without root, /run belongs to root: virtiofsd's lock directory goes in a private tmpfs there.
-  const run =
-    (root ? '' : 'mount -t tmpfs -o mode=0755 tmpfs /run && ') +
-    (volume.readOnly ? 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && ' : '') +
-    'exec "$3" --socket-path="$2" -o source="$1" -o cache=auto -o log_level=err';
-  const userns = root ? [] : ['--map-auto', '--map-root-user'];
-  const child = spawn(findHostTool('unshare'), [...userns, '--mount', '--propagation', 'private', 'sh', '-c', run, 'sh', volume.host, socketPath, daemon], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    if (err.length < 8192) err += d.toString();
-  });
-  const exited = once(child, 'exit').catch(() => undefined);
-  // virtiofsd creates its socket once it is ready for QEMU.
-  while (!existsSync(socketPath)) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new HostToolError(`virtiofsd for ${volume.host} failed to start: ${err.trim() || `exit ${child.exitCode}`}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { tag, socketPath, volume, stop: () => stopChild(child, exited) };
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  await exited;
 }

@@ -51,7 +51,9 @@ t.test('the image command runs; its stdout and stderr arrive apart from kernel m
   t.equal(r.exitCode, 0);
   t.equal(got.out, 'default command\n', 'stdout holds exactly the program output');
   t.equal(got.err, '');
-  t.ok(r.diskBuilt, 'the first run builds the root disk');
+  t.equal(r.root, 'share', 'the root is the rootfs directory, shared');
+  t.notOk(r.diskBuilt, 'a shared root builds no disk');
+  t.notOk(existsSync(diskPath), 'no disk image was written');
   t.notMatch(got.out, /Linux|kernel|bbox-init/i);
 
   const two = run({ cmd: ['sh', '-c', 'echo to-out; echo to-err >&2; exit 7'] });
@@ -59,7 +61,18 @@ t.test('the image command runs; its stdout and stderr arrive apart from kernel m
   t.equal(r2.exitCode, 7, 'the guest exit status is the result');
   t.equal(two.got.out, 'to-out\n');
   t.equal(two.got.err, 'to-err\n');
-  t.notOk(r2.diskBuilt, 'the second run reuses the disk');
+});
+
+t.test('a disk root (root: disk): built by the first run, reused by the next', async (t) => {
+  const first = await run({ root: 'disk', cmd: ['echo', 'from disk'] }).result;
+  t.equal(first.exitCode, 0);
+  t.equal(first.root, 'disk');
+  t.ok(first.diskBuilt, 'the first run builds the root disk');
+  const again = run({ root: 'disk', cmd: ['sh', '-c', 'echo to-out; exit 7'] });
+  const second = await again.result;
+  t.equal(second.exitCode, 7);
+  t.equal(again.got.out, 'to-out\n');
+  t.notOk(second.diskBuilt, 'the second run reuses the disk');
 });
 
 t.test('env, working dir and user apply in the guest', async (t) => {
@@ -73,14 +86,35 @@ t.test('env, working dir and user apply in the guest', async (t) => {
   t.equal(got.out, 'from-image override x y\n/tmp/newdir\n1000\n50\n/home/app\n');
 });
 
-t.test('a guest write changes neither the base disk, the rootfs, nor the next run', async (t) => {
+t.test('a guest write reaches neither the rootfs nor the next run; root in the guest cannot write through the share', async (t) => {
+  const write = 'echo changed > /srv/data.txt && touch /srv/new && rm /bin/true && cat /srv/data.txt';
+  const { got, result } = run({ cmd: ['sh', '-c', write] });
+  t.equal((await result).exitCode, 0, got.err);
+  t.equal(got.out, 'changed\n', 'the guest saw its own writes');
+  t.equal(readFileSync(join(rootfs, 'srv/data.txt'), 'utf8'), 'original\n', 'rootfs unchanged');
+  t.ok(existsSync(join(rootfs, 'bin/true')) && !existsSync(join(rootfs, 'srv/new')), 'nothing removed or added in the rootfs');
+  const next = run({ cmd: ['sh', '-c', 'cat /srv/data.txt; ls /srv'] });
+  t.equal((await next.result).exitCode, 0);
+  t.equal(next.got.out, 'original\ndata.txt\n', 'the next run starts from the image again');
+
+  // Root in the guest mounts the share again, read-write, and tries to write through it.
+  const attack = 'mkdir -p /mnt/r && mount -t virtiofs bboxroot /mnt/r; echo x > /mnt/r/srv/data.txt; echo y > /mnt/r/evil; mount -o remount,rw /mnt/r; echo z > /mnt/r/evil2; grep -c original /mnt/r/srv/data.txt';
+  const hostile = run({ cmd: ['sh', '-c', attack] });
+  await hostile.result;
+  t.match(hostile.got.err, /Read-only file system/, 'writes through the share are refused');
+  t.equal(readFileSync(join(rootfs, 'srv/data.txt'), 'utf8'), 'original\n', 'rootfs unchanged after the attempt');
+  t.notOk(existsSync(join(rootfs, 'evil')) || existsSync(join(rootfs, 'evil2')), 'no file made in the rootfs');
+});
+
+t.test('a guest write changes neither the base disk, the rootfs, nor the next run (disk root)', async (t) => {
+  await run({ root: 'disk', cmd: ['true'] }).result;
   const before = sha256(diskPath);
-  const { got, result } = run({ cmd: ['sh', '-c', 'echo changed > /srv/data.txt; touch /srv/new; cat /srv/data.txt'] });
+  const { got, result } = run({ root: 'disk', cmd: ['sh', '-c', 'echo changed > /srv/data.txt; touch /srv/new; cat /srv/data.txt'] });
   t.equal((await result).exitCode, 0);
   t.equal(got.out, 'changed\n', 'the guest saw its own write');
   t.equal(sha256(diskPath), before, 'base disk unchanged');
   t.equal(readFileSync(join(rootfs, 'srv/data.txt'), 'utf8'), 'original\n', 'rootfs unchanged');
-  const next = run({ cmd: ['sh', '-c', 'cat /srv/data.txt; ls /srv'] });
+  const next = run({ root: 'disk', cmd: ['sh', '-c', 'cat /srv/data.txt; ls /srv'] });
   t.equal((await next.result).exitCode, 0);
   t.equal(next.got.out, 'original\ndata.txt\n', 'the next run starts from the image again');
 });
@@ -113,7 +147,7 @@ t.test('a VM that cannot boot reports its last console lines', async (t) => {
   const zeros = Buffer.alloc(1 << 20);
   zeros.write('bbox-root2', 1024 + 0x78, 'latin1');
   writeFileSync(bad, zeros);
-  const { result } = run({ diskPath: bad, cmd: ['true'] });
+  const { result } = run({ root: 'disk', diskPath: bad, cmd: ['true'] });
   const err = await result.then(
     () => undefined,
     (e: unknown) => e,
@@ -205,7 +239,7 @@ t.test('a command in no PATH directory: the same message and 127, without a boot
 t.test('a disk made by an older bbox (another label) is rebuilt, not booted', async (t) => {
   const old = join(base, 'disks', 'old-format.ext4');
   execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'bbox-root', '-d', rootfs, old, '64M']);
-  const { got, result } = run({ diskPath: old, cmd: ['echo', 'booted'] });
+  const { got, result } = run({ root: 'disk', diskPath: old, cmd: ['echo', 'booted'] });
   const r = await result;
   t.equal(r.exitCode, 0, got.err);
   t.ok(r.diskBuilt, 'the old disk was replaced by a new build');

@@ -1,0 +1,109 @@
+/**
+ * The image's owners, groups, modes and special files for a root the guest sees through
+ * virtio-fs. The share shows the rootfs as stored on the host: an unprivileged pull owns every
+ * file (virtiofsd, as root of a user namespace mapping only that user, shows them as root's) and
+ * no rootfs holds device nodes. The image's own record of each path is compared with that, and
+ * the differences become a small shell script that the guest's /init runs in the root's overlay
+ * before the command starts: `mknod` for special files, then `chown -h`, then `chmod` (a chown
+ * clears set-id bits, so modes come last). The overlay copies up only the inode of what it changes.
+ *
+ * The script is kept beside the image (a cache artifact) and made again when the user differs or
+ * the file is not one this module wrote whole.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { seenAsMappedRoot, TYPE_BITS, type CopiedStat, type DiskEntry, type DiskEntrySource } from '../disk/disk-owners.js';
+import { shellQuote } from '../guest/guest-init.js';
+import { walkTree } from './tree-walk.js';
+
+/** Paths per command line: far below the kernel's argument limit, whatever the names. */
+const PATHS_PER_LINE = 200;
+const FORMAT = 'bbox-guest-owners v1';
+const END = '# end';
+
+/** The script and how many paths it changes. */
+export interface GuestOwners {
+  /** Shell commands run in the root's top directory; '' when nothing differs. */
+  script: string;
+  /** Paths given another owner, group or mode, or made. */
+  changes: number;
+}
+
+/**
+ * The commands that turn the tree as the guest sees it (`seen`, by root-relative path, `''` the
+ * root) into what the image records. The root directory itself always gets the record's owner and
+ * mode (the overlay's top directory is made in the guest). A path not seen and not special is left
+ * alone, as is one whose type differs from the record (the tree as stored wins).
+ */
+export function guestOwnersScript(entries: Iterable<DiskEntry>, seen: Map<string, CopiedStat>): GuestOwners {
+  const nodes: string[] = [];
+  const owners = new Map<string, string[]>();
+  const modes = new Map<string, string[]>();
+  const add = (map: Map<string, string[]>, key: string, path: string) => {
+    const list = map.get(key);
+    if (list) list.push(path);
+    else map.set(key, [path]);
+  };
+  const changed = new Set<string>();
+  for (const e of entries) {
+    const path = e.path === '' ? '.' : e.path;
+    const st = seen.get(e.path);
+    const special = e.type === 'char' || e.type === 'block' || e.type === 'fifo';
+    if (e.path !== '' && !st) {
+      if (!special) continue;
+      nodes.push(`mknod ${shellQuote(path)} ${e.type === 'fifo' ? 'p' : `${e.type === 'char' ? 'c' : 'b'} ${e.major ?? 0} ${e.minor ?? 0}`}`);
+    } else if (st && e.path !== '' && (st.mode & 0o170000) !== TYPE_BITS[e.type]) {
+      continue;
+    }
+    const fresh = !st || e.path === '';
+    if (fresh || st.uid !== e.uid || st.gid !== e.gid) {
+      add(owners, `${e.uid}:${e.gid}`, path);
+      changed.add(path);
+    }
+    // A symlink's permission bits mean nothing (always 0777 on Linux); chmod would follow it.
+    if (e.type !== 'symlink' && (fresh || (st.mode & 0o7777) !== (e.mode & 0o7777))) {
+      add(modes, (e.mode & 0o7777).toString(8).padStart(4, '0'), path);
+      changed.add(path);
+    }
+  }
+  const lines = [...nodes];
+  for (const [owner, paths] of owners) lines.push(...chunked(`chown -h ${owner}`, paths));
+  for (const [mode, paths] of modes) lines.push(...chunked(`chmod ${mode}`, paths));
+  return { script: lines.length ? `${lines.join(' &&\n')}\n` : '', changes: changed.size };
+}
+
+function chunked(command: string, paths: string[]): string[] {
+  const out: string[] = [];
+  // `--`: an image path may start with a dash.
+  for (let i = 0; i < paths.length; i += PATHS_PER_LINE) out.push(`${command} -- ${paths.slice(i, i + PATHS_PER_LINE).map(shellQuote).join(' ')}`);
+  return out;
+}
+
+/**
+ * The guest owners script of `rootfsPath` for this user: read from `cachePath` when it holds one
+ * made for this user, else made from `owners` and the tree, and written there (atomically; a
+ * failed write only costs the next run the same work). Without `owners`, '' (the guest sees the
+ * tree as stored).
+ */
+export async function ensureGuestOwners(rootfsPath: string, owners: DiskEntrySource | undefined, cachePath: string | undefined): Promise<string> {
+  if (!owners) return '';
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const header = `# ${FORMAT} uid=${uid} gid=${gid}\n`;
+  if (cachePath) {
+    const text = await readFile(cachePath, 'utf8').catch(() => undefined);
+    if (text !== undefined && text.startsWith(header) && text.endsWith(`${END}\n`)) return text.slice(header.length, -(END.length + 1));
+  }
+  const [tree, source] = await Promise.all([walkTree(rootfsPath), owners()]);
+  // As root the share shows owners as stored; without root, virtiofsd runs as root of a user
+  // namespace mapping only this user, which is what mkfs.ext4 as mapped root sees too.
+  const seen = uid === 0 ? tree.stats : seenAsMappedRoot(tree.stats, uid, gid);
+  const { script } = guestOwnersScript(source, seen);
+  if (cachePath) {
+    const tmp = `${cachePath}.tmp-${randomBytes(6).toString('hex')}`;
+    await writeFile(tmp, `${header}${script}${END}\n`, { mode: 0o644 })
+      .then(() => rename(tmp, cachePath))
+      .catch(() => rm(tmp, { force: true }));
+  }
+  return script;
+}
