@@ -3,7 +3,8 @@
 // and the host tools are found with a PATH that lacks /usr/sbin and /sbin.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,18 +38,33 @@ t.test('the guest sees the same owners and modes whether bbox ran as root or as 
     if (runner) giveTo(runner, home);
     const env = { HOME: home, PATH: '/usr/local/bin:/usr/bin:/bin', BBOX_KERNEL_DIR: kernels, LANG: 'C.UTF-8', ...extraEnv };
     const cache = join(home, 'cache');
-    const pull = await runNodeAs(runner, bundle, ['pull', '--cache-dir', cache, ref], { env, cwd: home });
+    const pull = await runNodeAs(runner, bundle, ['pull', '--json', '--cache-dir', cache, ref], { env, cwd: home });
     t.equal(pull.code, 0, `${who}: pull: ${pull.stderr}`);
     const run = await runNodeAs(runner, bundle, ['run', '--cache-dir', cache, '--accel', 'tcg', ref, '--', ...OWNERS_GUEST_REPORT], { env, cwd: home });
     t.equal(run.code, 0, `${who}: run: ${run.stderr}`);
-    return run;
+    return { ...run, rootfs: (JSON.parse(pull.stdout) as { rootfs: string }).rootfs };
   };
 
+  // The default root is the rootfs shared over virtio-fs; BBOX_VM_ROOT=disk boots an ext4 copy.
   const asRoot = await session('root', undefined);
   const asUser = await session('user', user);
-  // Where no user namespace may be made, debugfs sets every owner itself: the same disk.
+  const rootDisk = await session('root-disk', undefined, { BBOX_VM_ROOT: 'disk' });
+  // Where no user namespace may be made, virtiofsd cannot run without root: the root is a disk,
+  // and debugfs sets every owner itself.
   const noUserns = await session('user-no-userns', user, { BBOX_DISK_USERNS: '0' });
+  // What the guest must see: the tree the root pull made, as lstat and sha256 see it on the host.
+  // No rootfs holds special files (docs/cache-layout.md): the image's two devices and FIFO are added.
+  const want = hostReport(asRoot.rootfs, {
+    '/var/null': ['c', '0 0 666'],
+    '/var/loop9': ['b', '0 6 660'],
+    '/var/pipe': ['p', '42 42 620'],
+  });
+  for (const [who, got] of [['root', asRoot], ['user', asUser], ['root, disk root', rootDisk], ['user without user namespaces', noUserns]] as const) {
+    t.same(guestTree(got.stdout), want, `${who}: path, type, owner, group and mode of every entry, size and hash of every file, as in the rootfs`);
+  }
   t.equal(noUserns.stdout, asRoot.stdout, 'the same tree when mkfs.ext4 cannot run as mapped root');
+  t.equal(rootDisk.stdout, asRoot.stdout, 'the same tree from a disk root');
+  t.ok(want.types.includes('/var/swap/was-file-now-link l') && want.types.includes('/var/cache/x/new f') && !want.types.some((l) => l.startsWith('/var/cache/x/old')), 'the image has its type changes and opaque directory');
   const [tree, su] = asUser.stdout.split('---\n');
   t.equal(asUser.stdout, asRoot.stdout, 'the guest prints the same tree and su results for both');
   t.notMatch(tree, new RegExp(` ${user.uid} | ${user.gid} `), "no uid or gid of the host user reaches the guest");
@@ -81,6 +97,39 @@ t.test('the guest sees the same owners and modes whether bbox ran as root or as 
   t.match(su, /^65534\n0\ncat: \/root-only\/secret: Permission denied\nsu exit 1\n$/, 'su drops to nobody, the setuid program runs as root, the root-only file stays closed');
   t.equal(asUser.stderr, asRoot.stderr, 'nothing more is said to the user than to root');
 });
+
+/** The report's tree sections, less the guest's own mount points (/proc, /sys, /dev are not in the image). */
+function guestTree(stdout: string): { owners: string[]; types: string[]; sizes: string[]; hashes: string[] } {
+  const [owners, , types, sizes, hashes] = stdout.split('---\n').map((s) => s.split('\n').filter(Boolean));
+  const image = (line: string) => !/^\/(proc|sys|dev)( |$)/.test(line);
+  return { owners: owners!.filter(image), types: types!.filter(image), sizes: sizes!, hashes: hashes! };
+}
+
+/** The same sections made on the host from a rootfs (lstat of every path, sha256 of every regular file), plus `special` files. */
+function hostReport(rootfs: string, special: Record<string, [type: string, owner: string]>): ReturnType<typeof guestTree> {
+  const owners: string[] = [];
+  const types: string[] = [];
+  const sizes: string[] = [];
+  const hashes: Array<[string, string]> = [];
+  const walk = (host: string, guest: string) => {
+    const st = lstatSync(host);
+    owners.push(`${guest} ${st.uid} ${st.gid} ${(st.mode & 0o7777).toString(8)}`);
+    const y = st.isFile() ? 'f' : st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : st.isFIFO() ? 'p' : 's';
+    types.push(`${guest} ${y}`);
+    if (st.isFile()) {
+      sizes.push(`${guest} ${st.size}`);
+      hashes.push([guest, `${createHash('sha256').update(readFileSync(host)).digest('hex')}  ${guest}`]);
+    }
+    if (st.isDirectory()) for (const name of readdirSync(host)) walk(join(host, name), `${guest === '/' ? '' : guest}/${name}`);
+  };
+  walk(rootfs, '/');
+  for (const [path, [type, owner]] of Object.entries(special)) {
+    types.push(`${path} ${type}`);
+    owners.push(`${path} ${owner}`);
+  }
+  const sorted = (a: string[]) => [...a].sort((x, y) => (Buffer.compare(Buffer.from(x), Buffer.from(y))));
+  return { owners: sorted(owners), types: sorted(types), sizes: sorted(sizes), hashes: hashes.sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0]))).map(([, l]) => l) };
+}
 
 t.test('as a user: shared directories through a user namespace, and one line about /dev/kvm before TCG', async (t) => {
   const user = ensureTestUser();

@@ -9,7 +9,7 @@ import { buildImage, type BuiltImage } from './image.js';
 import { makeLayer } from './layer.js';
 import type { TarEntry } from './tar-writer.js';
 
-const PROGRAMS = ['/usr/bin/bash', '/usr/bin/ls', '/usr/bin/id', '/usr/bin/cat', '/usr/bin/find', '/usr/bin/sort', '/usr/bin/su'];
+const PROGRAMS = ['/usr/bin/bash', '/usr/bin/ls', '/usr/bin/id', '/usr/bin/cat', '/usr/bin/find', '/usr/bin/sort', '/usr/bin/su', '/usr/bin/sha256sum'];
 const PAM_MODULES = ['pam_rootok.so', 'pam_permit.so'].map((m) => `/usr/lib/x86_64-linux-gnu/security/${m}`);
 
 const dir = (path: string, extra: Partial<TarEntry> = {}): TarEntry => ({ path: `${path}/`, type: 'dir', mode: 0o755, ...extra });
@@ -36,6 +36,14 @@ function baseLayer(): TarEntry[] {
     text('etc/pam.d/su', 'auth sufficient pam_rootok.so\naccount required pam_permit.so\nsession required pam_permit.so\n'),
     text('opt/thing', 'a file that the next layer turns into a directory\n'),
     text('opt/gone', 'removed by a whiteout in the next layer\n'),
+    dir('var/cache'),
+    dir('var/cache/x'),
+    text('var/cache/x/old', 'hidden by the next layer, which makes this directory opaque\n'),
+    dir('var/cache/x/old-dir'),
+    text('var/cache/x/old-dir/inner', 'hidden as well\n'),
+    dir('var/swap'),
+    text('var/swap/was-dir-now-file', 'a directory in the next layer\n'),
+    dir('var/swap/was-file-now-link'),
   ];
 }
 
@@ -64,6 +72,13 @@ function ownersLayer(): TarEntry[] {
     dir('opt'),
     dir('opt/thing', { mode: 0o711, uid: 42, gid: 42 }),
     { path: 'opt/.wh.gone', type: 'file', content: '' },
+    dir('var/cache/x', { mode: 0o750 }),
+    { path: 'var/cache/x/.wh..wh..opq', type: 'file', content: '' },
+    text('var/cache/x/new', 'the only file of the opaque directory\n'),
+    dir('var/swap'),
+    dir('var/swap/was-dir-now-file', { mode: 0o700 }),
+    text('var/swap/was-dir-now-file/f', 'a file in what was a file\n', { uid: 42, gid: 8 }),
+    { path: 'var/swap/was-file-now-link', type: 'symlink', linkname: '../cache/x/new' },
   ];
 }
 
@@ -72,10 +87,17 @@ export function ownersImage(): BuiltImage {
   return buildImage({ layers: [makeLayer(baseLayer()), makeLayer(ownersLayer())], config: { Cmd: ['/bin/sh'] } });
 }
 
-/** The guest command of the owner tests: the tree (sorted), then what `su` and a setuid program do. */
+/**
+ * The guest command of the owner tests, in sections split by `---` lines: the tree (sorted, `path
+ * uid gid mode`); what `su` and a setuid program do; every path's type (`path type`, find's %y);
+ * every regular file's size (`path size`); every regular file's content hash (sha256sum's lines).
+ */
 export const OWNERS_GUEST_REPORT = [
   'sh',
   '-c',
   "find / -xdev -printf '%p %U %G %m\\n' | LC_ALL=C sort; echo ---; " +
-    "su -s /bin/sh nobody -c 'id -u; /usr/bin/id-suid -u; cat /root-only/secret' 2>&1; echo \"su exit $?\"",
+    "su -s /bin/sh nobody -c 'id -u; /usr/bin/id-suid -u; cat /root-only/secret' 2>&1; echo \"su exit $?\"; echo ---; " +
+    "find / -xdev -printf '%p %y\\n' | LC_ALL=C sort; echo ---; " +
+    "find / -xdev -type f -printf '%p %s\\n' | LC_ALL=C sort; echo ---; " +
+    "find / -xdev -type f -exec sha256sum {} + | LC_ALL=C sort -k2",
 ];

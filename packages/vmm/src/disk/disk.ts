@@ -18,10 +18,11 @@ const MiB = 1 << 20;
 const HEADROOM = 1024 * MiB;
 const LOCK_STALE_MS = 10 * 60_000;
 /**
- * The file system label, which also tells disks of this format from older ones: a disk built
- * before owners were applied (`bbox-root`) belongs to whoever built it, and is rebuilt.
+ * The file system label, which also tells disks of this format from older ones, which are rebuilt:
+ * a disk built before owners were applied (`bbox-root`) belongs to whoever built it, and one
+ * labelled `bbox-root2` has a /lost+found the image does not.
  */
-const LABEL = 'bbox-root2';
+const LABEL = 'bbox-root3';
 
 export interface RootDiskOptions {
   /** Size of the file system in bytes; computed from the rootfs content plus headroom when omitted. */
@@ -95,12 +96,15 @@ async function buildDisk(rootfsPath: string, diskPath: string, opts: RootDiskOpt
       throw new DiskBuildError(`building the root disk from ${rootfsPath} failed: ${e.message}`, { cause: e });
     });
     let skipped: string[] = [];
+    // mkfs.ext4 always makes /lost+found: the guest's tree is the image's, so it goes unless the image has one.
+    let script = used.stats.has('lost+found') ? '' : 'rmdir /lost+found\n';
     if (entries) {
       const copied = mapped ? seenAsMappedRoot(used.stats, process.getuid?.() ?? -1, process.getgid?.() ?? -1) : used.stats;
       const owners = ownerScript(entries, copied);
-      await applyOwnerScript(tmp, owners.script, opts.signal);
+      script += owners.script;
       skipped = owners.skipped;
     }
+    await applyOwnerScript(tmp, script, opts.signal);
     await rename(tmp, diskPath);
     return skipped;
   } finally {

@@ -145,7 +145,7 @@ t.test('a VM that cannot boot reports its last console lines', async (t) => {
   const bad = join(base, 'disks', 'not-ext4.img');
   // Zeros, but with the label of a current root disk where ext4 keeps it, so it is not rebuilt.
   const zeros = Buffer.alloc(1 << 20);
-  zeros.write('bbox-root2', 1024 + 0x78, 'latin1');
+  zeros.write('bbox-root3', 1024 + 0x78, 'latin1');
   writeFileSync(bad, zeros);
   const { result } = run({ root: 'disk', diskPath: bad, cmd: ['true'] });
   const err = await result.then(
@@ -243,5 +243,5 @@ t.test('a disk made by an older bbox (another label) is rebuilt, not booted', as
   const r = await result;
   t.equal(r.exitCode, 0, got.err);
   t.ok(r.diskBuilt, 'the old disk was replaced by a new build');
-  t.equal(execFileSync('e2label', [old], { encoding: 'utf8' }).trim(), 'bbox-root2');
+  t.equal(execFileSync('e2label', [old], { encoding: 'utf8' }).trim(), 'bbox-root3');
 });
