@@ -7,7 +7,11 @@
  * ```
  * See docs/vm.md for kernels, accelerators, channels and limits.
  */
-export { runImage, checkRunnablePlatform, ROOT_DISK_ARTIFACT, type RunImageOptions, type RunImageResult } from './session/image-run.js';
+export { runImage, checkRunnablePlatform, type RunImageOptions, type RunImageResult } from './session/image-run.js';
+export { ROOT_DISK_ARTIFACT, GUEST_OWNERS_ARTIFACT, vmArtifactNeeded } from './root/root-artifacts.js';
+export { chooseRootMode, ROOT_REQUESTS, type RootMode, type RootRequest } from './root/root-mode.js';
+export { guestOwnersScript, type GuestOwners } from './root/guest-owners.js';
+export { startVirtiofsd, type Virtiofsd, type VirtiofsdOptions } from './host/virtiofsd.js';
 export { startImage, type StartImageOptions, type ImageRun } from './session/image-streams.js';
 export { VmControl } from './session/vm-control.js';
 export type { WindowSize } from './guest/guest-init.js';
@@ -17,7 +21,7 @@ export { resolveUser, type ResolvedUser } from './spec/users.js';
 export { ensureRootDisk, measureTree, type RootDisk, type RootDiskOptions } from './disk/disk.js';
 export { ownerScript, type DiskEntry, type DiskEntrySource, type CopiedStat, type OwnerScript } from './disk/disk-owners.js';
 export { findKernel, kernelDigest, type KernelFiles, type KernelOptions } from './guest/kernel.js';
-export { ensureInitramfs, specArchive, BASE_MODULES, NET_MODULES, FS_MODULES, type Initramfs, type InitramfsOptions } from './guest/initramfs.js';
+export { ensureInitramfs, specArchive, BASE_MODULES, NET_MODULES, FS_MODULES, DISK_MODULES, OVERLAY_MODULES, type Initramfs, type InitramfsOptions } from './guest/initramfs.js';
 export { resolveModules, type KernelModule } from './guest/modules.js';
 export { buildCpio, type CpioEntry } from './guest/cpio.js';
 export { PORTS, PROBE_ARG, PROBE_MARK } from './guest/guest-init.js';

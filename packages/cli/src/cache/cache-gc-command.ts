@@ -12,7 +12,7 @@ export class CacheGcCommand extends BboxCommand {
     category: 'Cache',
     description: 'Remove cached images and layers that nothing refers to',
     details: `
-      Removes rootfs entries that no image reference points to (orphans), layers that no remaining entry needs, and work directories left by interrupted pulls. What a running pull or VM holds is never removed.
+      Removes rootfs entries that no image reference points to (orphans), layers that no remaining entry needs, work directories left by interrupted pulls, and VM root disks this host no longer boots from (where the root is shared over virtio-fs, and those of older versions). What a running pull or VM holds is never removed.
 
       \`--dry-run\` shows what would be removed and the bytes it would free, and changes nothing.
     `,
@@ -29,7 +29,9 @@ export class CacheGcCommand extends BboxCommand {
   protected async perform(): Promise<number> {
     const settings = await this.settings();
     const cache = await this.openCache(settings);
-    const report = await cache.gc({ dryRun: this.dryRun });
+    // Root disks this host no longer boots from (the root is shared, or an older version made them) go too.
+    const { vmArtifactNeeded } = await import('@broodbox/vmm');
+    const report = await cache.gc({ dryRun: this.dryRun, artifactNeeded: await vmArtifactNeeded() });
     const removed = report.removed.map((r) => ({ kind: r.kind, id: r.id, bytes: r.bytes }));
     if (this.json) {
       const skipped = report.skipped.map((r) => ({ kind: r.kind, id: r.id, reason: r.reason }));

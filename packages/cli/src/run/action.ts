@@ -12,7 +12,7 @@ import { openHostTerminal, type HostTerminal } from './terminal.js';
 
 /**
  * `bbox run`: a thin layer over `@broodbox/vmm`'s runImage, which pulls, holds the cache entry,
- * keeps the root disk beside it and boots the VM. Here: settings, the host's stdin, terminal and
+ * keeps the root's artifacts beside it (the owners script, or the disk where the root is one) and boots the VM. Here: settings, the host's stdin, terminal and
  * signals, and the messages. Resolves with the command's exit code.
  */
 export async function runRun(flags: RunFlags, io: CommandIo): Promise<number> {

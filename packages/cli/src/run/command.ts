@@ -10,7 +10,7 @@ export class RunCommand extends BboxCommand {
   static override usage = Command.Usage({
     description: 'Run a command from an image in a microVM',
     details: `
-      Pulls REF under the pull policy (\`background\` starts from the cache and refreshes while the VM runs), boots it in a QEMU microVM on a copy-on-write disk (the cached image is never changed), and runs the image's entrypoint and command, or CMD ARG… given after \`--\`.
+      Pulls REF under the pull policy (\`background\` starts from the cache and refreshes while the VM runs), boots it in a QEMU microVM on a copy-on-write root (the cached tree itself, shared read-only over virtio-fs; the guest's writes live in its memory and vanish with it: the cached image is never changed), and runs the image's entrypoint and command, or CMD ARG… given after \`--\`.
 
       The command's exit code becomes bbox's exit code. SIGINT and SIGTERM sent to bbox are passed on to the command (a command they kill exits 128+N); a second one stops the VM. Under \`-it\`, Ctrl-C is a keystroke for the guest instead. \`--timeout\` stops the VM and exits 124.
 
@@ -18,7 +18,7 @@ export class RunCommand extends BboxCommand {
 
       \`--no-image-cache\` pulls the image into a temporary directory that is removed after the run: the cache is neither read nor written (also config key image.noImageCache). It cannot go with \`--pull never\`. \`--platform\` picks the image's platform; one this host cannot run (guests are linux/amd64) is refused before any pull.
 
-      Defaults for \`--cpus\`, \`--memory\` and \`--accel\` come from the \`vm\` section of the config.
+      Defaults for \`--cpus\`, \`--memory\` and \`--accel\` come from the \`vm\` section of the config. Where virtiofsd cannot run (not installed; without root, no user namespaces), the root is an ext4 copy of the image built once per image instead; BBOX_VM_ROOT=disk asks for that, BBOX_VM_ROOT=share refuses to fall back.
 
       Without root the guest still sees the image's owners and modes. KVM needs access to /dev/kvm (the \`kvm\` group), else TCG is used; \`-v\` needs the uidmap package and a range in /etc/subuid and /etc/subgid (see docs/vm.md, "Running without root").
     `,

@@ -61,7 +61,7 @@ t.test('bbox run boots the image: output, environment, the guest exit code, the 
   t.match(noTool.stderr, /^bbox: warning: .*setfattr is not installed/, 'the pull warning is printed');
 });
 
-t.test('on a terminal, bbox run shows the pull and the root disk build before the command output', async (t) => {
+t.test('on a terminal, bbox run shows the pull, and the root disk build where the root is a disk, before the command output', async (t) => {
   const reg = await startRegistry();
   t.teardown(() => reg.stop());
   const layer = makeLayer([
@@ -76,12 +76,16 @@ t.test('on a terminal, bbox run shows the pull and the root disk build before th
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, BBOX_BIN, 'run', '--cache-dir', sb.cacheDir, '--accel', 'tcg', ref, '--', 'echo', 'ran'].map(quote).join(' ');
   // script(1) gives bbox a real pseudo-terminal on stdout and stderr.
-  const onTerminal = () =>
-    execFileSync('script', ['-qfec', command, '/dev/null'], { env: { ...sb.env, BBOX_KERNEL_DIR: kernelDir(), TERM: 'xterm' }, cwd: sb.root, encoding: 'utf8' });
+  const onTerminal = (env: Record<string, string> = {}) =>
+    execFileSync('script', ['-qfec', command, '/dev/null'], { env: { ...sb.env, BBOX_KERNEL_DIR: kernelDir(), TERM: 'xterm', ...env }, cwd: sb.root, encoding: 'utf8' });
   const first = onTerminal();
   t.match(first, /\b[0-9a-f]{12} {2}\[[#.]+\]/, 'a progress line per layer: its short digest and a bar');
-  t.match(first, /building the root disk[^]*\bran\r?\n/, 'the disk build is announced before the output');
-  const second = onTerminal();
+  t.match(first, /\bran\r?\n/);
+  t.notMatch(first, /building the root disk/, 'a shared root needs no disk');
+  // Where the root is a disk, its build (seconds, once per image) is announced.
+  const disk = onTerminal({ BBOX_VM_ROOT: 'disk' });
+  t.match(disk, /building the root disk[^]*\bran\r?\n/, 'the disk build is announced before the output');
+  const second = onTerminal({ BBOX_VM_ROOT: 'disk' });
   t.notMatch(second, /building the root disk/, 'a second run finds the disk built');
   t.match(second, /\bran\r?\n/);
 });

@@ -75,7 +75,8 @@ async function artifactsOf(dir: string): Promise<{ names: string[]; bytes: numbe
   const sizes = await Promise.all(
     names.map((name) =>
       lstat(join(dir, name)).then(
-        (s) => (s.isFile() ? s.size : 0),
+        // Blocks, not the length: a VM disk is a sparse file far larger than what it holds.
+        (s) => (s.isFile() ? Math.min(s.size, s.blocks * 512) : 0),
         () => 0,
       ),
     ),

@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CacheLayout } from '../cache/layout.js';
 import { readInventory, type EntryInfo, type Inventory } from '../cache/inventory.js';
 import { Cleanup, type CleanupContext, type CleanupReport } from './report.js';
@@ -7,6 +8,12 @@ import { listRefRecords } from '../cache/ref-index.js';
 export interface GcOptions {
   /** Report what would go, remove nothing. */
   dryRun?: boolean;
+  /**
+   * Whether the component that made an artifact (a file beside an entry's rootfs) still needs one
+   * of this name. Those it does not need are removed from the entries that stay, unless a live
+   * process holds the entry. Default: every artifact is needed.
+   */
+  artifactNeeded?: (name: string) => boolean;
 }
 
 type Ctx = CleanupContext;
@@ -54,8 +61,19 @@ export async function collectGarbage(ctx: Ctx, opts: GcOptions = {}): Promise<Cl
     const wanted = e.corrupt ? undefined : () => refPointsAt(ctx.layout, e.digest);
     if (!unwanted || !(await c.entry(e.digest, e.size, e.held, wanted))) remaining.push(e);
   }
+  if (opts.artifactNeeded) await sweepArtifacts(c, remaining, opts.artifactNeeded);
   await sweepLayers(c, inv, remaining);
   return c.report;
+}
+
+/** Artifacts of `entries` that their maker no longer needs. */
+async function sweepArtifacts(c: Cleanup, entries: EntryInfo[], needed: (name: string) => boolean): Promise<void> {
+  for (const e of entries) {
+    for (const name of e.artifacts.filter((n) => !needed(n))) {
+      const bytes = await lstat(join(e.dir, name)).then((s) => (s.isFile() ? Math.min(s.size, s.blocks * 512) : 0), () => 0);
+      await c.artifact(e.digest, name, bytes, e.held);
+    }
+  }
 }
 
 /**

@@ -5,6 +5,9 @@ import type { Inventory } from '../cache/inventory.js';
 import { removeUnlessHeld, type RemoveOutcome } from './remove-unless-held.js';
 import { deleteTree, treeBytes } from './delete-tree.js';
 import { staleTmpEntries } from '../cache/tmp-dirs.js';
+import { heldDigests } from '../cache/holds.js';
+import { tryLock } from '../cache/lock.js';
+import { lockNames } from '../cache/lock-names.js';
 
 /** What gc, evict, purge and the layer give-back of a failed pull run with. */
 export interface CleanupContext {
@@ -17,15 +20,15 @@ export interface CleanupContext {
 
 /** Something gc, evict or purge removed (or, with dryRun, would remove). */
 export interface RemovedItem {
-  kind: 'entry' | 'layer' | 'tmp' | 'ref' | 'alias';
-  /** Digest for entries and layers, normalised ref for refs, file name otherwise. */
+  kind: 'entry' | 'layer' | 'tmp' | 'ref' | 'alias' | 'artifact';
+  /** Digest for entries and layers, normalised ref for refs, `digest/name` for artifacts, file name otherwise. */
   id: string;
   bytes: number;
 }
 
 /** Something left in place because a live process uses it. */
 export interface SkippedItem {
-  kind: 'entry' | 'layer' | 'tmp';
+  kind: 'entry' | 'layer' | 'tmp' | 'artifact';
   id: string;
   reason: 'held' | 'locked' | 'in-use';
 }
@@ -57,7 +60,7 @@ export class Cleanup {
     this.report.bytesFreed += item.bytes;
   }
 
-  private outcome(kind: 'entry' | 'layer', id: string, bytes: number, outcome: RemoveOutcome): boolean {
+  private outcome(kind: 'entry' | 'layer' | 'artifact', id: string, bytes: number, outcome: RemoveOutcome): boolean {
     if (outcome === 'removed') this.add({ kind, id, bytes });
     else if (outcome === 'held' || outcome === 'locked') this.report.skipped.push({ kind, id, reason: outcome });
     return outcome === 'removed';
@@ -73,6 +76,24 @@ export class Cleanup {
   async layer(diffID: string, bytes: number, held: boolean): Promise<boolean> {
     if (this.dryRun) return this.outcome('layer', diffID, bytes, held ? 'held' : 'removed');
     return this.outcome('layer', diffID, bytes, await removeUnlessHeld(this.layout, 'layer', diffID, { lockStaleMs: this.lockStaleMs }));
+  }
+
+  /**
+   * An artifact of an entry that stays, unless a live process holds or locks the entry (a VM may
+   * be about to use the file).
+   */
+  async artifact(digest: string, name: string, bytes: number, held: boolean): Promise<boolean> {
+    const id = `${digest}/${name}`;
+    if (this.dryRun || held) return this.outcome('artifact', id, bytes, held ? 'held' : 'removed');
+    if ((await heldDigests(this.layout)).has(digest)) return this.outcome('artifact', id, bytes, 'held');
+    const release = await tryLock(this.layout.locks, lockNames.image(digest), { staleMs: this.lockStaleMs });
+    if (!release) return this.outcome('artifact', id, bytes, 'locked');
+    try {
+      await rm(`${this.layout.entryDir(digest)}/${name}`, { force: true });
+    } finally {
+      await release();
+    }
+    return this.outcome('artifact', id, bytes, 'removed');
   }
 
   /** A ref or alias file (tiny: its bytes are not counted). */

@@ -13,11 +13,8 @@ import { formatPlatform, hostPlatform, parsePlatform, type ImageConfig, type Pla
 import { PlatformNotRunnableError, RunImageOptionsError } from '../errors.js';
 import { defaultVmCacheDir } from '../host/paths.js';
 import { runVm, type RunVmOptions, type RunVmResult } from './run.js';
+import { GUEST_OWNERS_ARTIFACT, ROOT_DISK_ARTIFACT } from '../root/root-artifacts.js';
 
-/** File name of the per-digest root disk in the cache entry (listings report it as `hasDisk`). */
-export const ROOT_DISK_ARTIFACT = 'disk.ext4';
-/** File name of the shared root's owners script in the cache entry (a few KB; see root/guest-owners.ts). */
-export const GUEST_OWNERS_ARTIFACT = 'guest-owners.sh';
 
 /** Options of {@link runImage}: those of {@link runVm} less what the image supplies, plus how to get the image. */
 export interface RunImageOptions extends Omit<RunVmOptions, 'rootfsPath' | 'digest' | 'config' | 'diskPath' | 'ownersScriptPath' | 'workDir'> {
