@@ -16,9 +16,12 @@ import { seenAsMappedRoot, TYPE_BITS, type CopiedStat, type DiskEntry, type Disk
 import { shellQuote } from '../guest/guest-init.js';
 import { walkTree } from './tree-walk.js';
 
+const HIDDEN = /^(dev|proc|sys)\//;
+const TOP: CopiedStat = { uid: 0, gid: 0, mode: 0o040755, inode: '' };
+
 /** Paths per command line: far below the kernel's argument limit, whatever the names. */
 const PATHS_PER_LINE = 200;
-const FORMAT = 'bbox-guest-owners v1';
+const FORMAT = 'bbox-guest-owners v2';
 const END = '# end';
 
 /** The script and how many paths it changes. */
@@ -31,9 +34,10 @@ export interface GuestOwners {
 
 /**
  * The commands that turn the tree as the guest sees it (`seen`, by root-relative path, `''` the
- * root) into what the image records. The root directory itself always gets the record's owner and
- * mode (the overlay's top directory is made in the guest). A path not seen and not special is left
- * alone, as is one whose type differs from the record (the tree as stored wins).
+ * root) into what the image records. The root directory is compared with what the overlay's top
+ * directory is when the guest's /init makes it (root's, 0755), not with the host's. A path not seen and not special is left
+ * alone, as is one whose type differs from the record (the tree as stored wins), and one under
+ * the guest's /dev, /proc or /sys, which the mounts there hide.
  */
 export function guestOwnersScript(entries: Iterable<DiskEntry>, seen: Map<string, CopiedStat>): GuestOwners {
   const nodes: string[] = [];
@@ -46,6 +50,8 @@ export function guestOwnersScript(entries: Iterable<DiskEntry>, seen: Map<string
   };
   const changed = new Set<string>();
   for (const e of entries) {
+    // What the image holds under the guest's /dev, /proc and /sys is hidden by the mounts there.
+    if (HIDDEN.test(e.path)) continue;
     const path = e.path === '' ? '.' : e.path;
     const st = seen.get(e.path);
     const special = e.type === 'char' || e.type === 'block' || e.type === 'fifo';
@@ -55,13 +61,15 @@ export function guestOwnersScript(entries: Iterable<DiskEntry>, seen: Map<string
     } else if (st && e.path !== '' && (st.mode & 0o170000) !== TYPE_BITS[e.type]) {
       continue;
     }
-    const fresh = !st || e.path === '';
-    if (fresh || st.uid !== e.uid || st.gid !== e.gid) {
+    // The overlay's top directory is made by the guest's /init as root's, mode 0755.
+    const seenHere = e.path === '' ? TOP : st;
+    const fresh = !seenHere;
+    if (fresh || seenHere.uid !== e.uid || seenHere.gid !== e.gid) {
       add(owners, `${e.uid}:${e.gid}`, path);
       changed.add(path);
     }
     // A symlink's permission bits mean nothing (always 0777 on Linux); chmod would follow it.
-    if (e.type !== 'symlink' && (fresh || (st.mode & 0o7777) !== (e.mode & 0o7777))) {
+    if (e.type !== 'symlink' && (fresh || (seenHere.mode & 0o7777) !== (e.mode & 0o7777))) {
       add(modes, (e.mode & 0o7777).toString(8).padStart(4, '0'), path);
       changed.add(path);
     }
@@ -94,11 +102,15 @@ export async function ensureGuestOwners(rootfsPath: string, owners: DiskEntrySou
     const text = await readFile(cachePath, 'utf8').catch(() => undefined);
     if (text !== undefined && text.startsWith(header) && text.endsWith(`${END}\n`)) return text.slice(header.length, -(END.length + 1));
   }
-  const [tree, source] = await Promise.all([walkTree(rootfsPath), owners()]);
-  // As root the share shows owners as stored; without root, virtiofsd runs as root of a user
-  // namespace mapping only this user, which is what mkfs.ext4 as mapped root sees too.
-  const seen = uid === 0 ? tree.stats : seenAsMappedRoot(tree.stats, uid, gid);
-  const { script } = guestOwnersScript(source, seen);
+  // As root, the pull stored every path with the record's owner and mode (bbox refuses a cache
+  // of mixed ownership, so a root's cache was written by root): the share shows the record, less
+  // the special files no rootfs holds, and no walk of the tree is needed. Without root, virtiofsd
+  // runs as root of a user namespace mapping only this user, which is what mkfs.ext4 as mapped
+  // root sees too.
+  const [tree, source] = await Promise.all([uid === 0 ? undefined : walkTree(rootfsPath), owners()]);
+  const entries = [...source];
+  const seen = tree ? seenAsMappedRoot(tree.stats, uid, gid) : storedAsRecorded(entries);
+  const { script } = guestOwnersScript(entries, seen);
   if (cachePath) {
     const tmp = `${cachePath}.tmp-${randomBytes(6).toString('hex')}`;
     await writeFile(tmp, `${header}${script}${END}\n`, { mode: 0o644 })
@@ -106,4 +118,14 @@ export async function ensureGuestOwners(rootfsPath: string, owners: DiskEntrySou
       .catch(() => rm(tmp, { force: true }));
   }
   return script;
+}
+
+/** What a root pull stores: every recorded path but the special files, with its recorded owner and mode. */
+function storedAsRecorded(entries: DiskEntry[]): Map<string, CopiedStat> {
+  const out = new Map<string, CopiedStat>();
+  for (const e of entries) {
+    if (e.type === 'char' || e.type === 'block' || e.type === 'fifo') continue;
+    out.set(e.path, { uid: e.uid, gid: e.gid, mode: TYPE_BITS[e.type] | (e.mode & 0o7777), inode: '' });
+  }
+  return out;
 }
