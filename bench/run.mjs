@@ -29,6 +29,7 @@ import { mirrorPull } from './scenarios/mirror.mjs';
 import { registryCachePull } from './scenarios/registry-cache.mjs';
 import { proxyPull } from './scenarios/proxy.mjs';
 import { vmRun } from './scenarios/vm-run.mjs';
+import { vmRoot } from './scenarios/vm-root.mjs';
 import { smallFilesPulls } from './scenarios/small-files.mjs';
 import { ttyEcho } from './scenarios/tty-echo.mjs';
 import { rootlessRuns } from './scenarios/rootless.mjs';
@@ -51,6 +52,15 @@ const SCENARIOS = [
   { id: 'images', run: imagesList, rows: [['images', '`bbox images` with 200 refs', '≤ 2x `node -e 0`, no tree walks']] },
   { id: 'concurrent', run: concurrentPulls, rows: [['concurrent-pulls', 'two concurrent cold pulls', 'bytes once; ≤ 1.1x']] },
   { id: 'run', run: vmRun, rows: [['vm-run', '`bbox run … -- true`', '≤ 1.3x bare QEMU']] },
+  {
+    id: 'vm-root',
+    run: vmRoot,
+    rows: [
+      ['vm-root-first-run', 'first `bbox run` after a cold pull, beyond a warm run', 'issue 19: ≤ 0.1x the cold pull'],
+      ['vm-root-disk', 'disk per booted image', 'issue 19: ≤ 5% of the rootfs'],
+      ['vm-root-second-image', 'first run of a second image sharing the base layers', 'issue 19: ≤ 0.1x its own pull'],
+    ],
+  },
   { id: 'tty', run: ttyEcho, rows: [['tty-echo', 'keystroke echo round trip under `bbox run -it`, TCG', '≤ 20 ms median']] },
   {
     id: 'micro',

@@ -1,4 +1,4 @@
-// `bbox run … -- true` with the image and its disk cached, against a bare QEMU boot of the same
+// `bbox run … -- true` with the image cached (its root shared over virtio-fs, the default), against a bare QEMU boot of the same
 // kernel and initramfs that powers off as soon as /init runs (the VM layer's probe boot). The bare
 // boot's command line comes from @broodbox/vmm (findKernel, ensureInitramfs, chooseAccelerator,
 // qemuArgs, kernelCmdline, PROBE_ARG), so both boot the same machine the same way.
@@ -9,7 +9,7 @@ import { atMost, makeRow } from '../lib/rows.mjs';
 import { referenceWarmCache } from '../lib/warm-cache.mjs';
 
 const ID = 'vm-run';
-const SCENARIO = '`bbox run … -- true`, image and disk cached (reference image)';
+const SCENARIO = '`bbox run … -- true`, image cached (reference image, shared root)';
 const TARGET = '≤ 1.3x a bare QEMU boot of the same kernel';
 const NEEDED = ['findKernel', 'ensureInitramfs', 'chooseAccelerator', 'qemuArgs', 'kernelCmdline', 'QemuBackend', 'defaultVmCacheDir'];
 const CPUS = 1;
