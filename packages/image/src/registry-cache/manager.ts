@@ -115,6 +115,12 @@ export class RegistryCaches {
     return (await probeCache(state.port, state.nonce)) === 'ours' ? state : undefined;
   }
 
+  /** Where the cache of `upstream` keeps its storage, and the record of the blobs bbox stored into it. */
+  storage(upstream: string): { dataDir: string; storedLog: string } {
+    const files = this.files(upstream);
+    return { dataDir: files.data, storedLog: files.stored };
+  }
+
   /** The running cache of `upstream`, verified, without starting anything or writing any file. */
   async running(upstream: string): Promise<RunningCache | undefined> {
     if (!this.covers(upstream)) return undefined;
@@ -198,7 +204,7 @@ export class RegistryCaches {
     for (const upstream of await this.known()) {
       const files = this.files(upstream);
       const state = await this.verified(files);
-      const [diskBytes, hits] = await Promise.all([diskUsage(files.dir), readHitCounts(files.log)]);
+      const [diskBytes, hits] = await Promise.all([diskUsage(files.dir), readHitCounts(files.log, files.stored)]);
       const s: RegistryCacheStatus = { upstream, remoteUrl: this.upstreams[upstream], configured: this.covers(upstream), running: !!state, dir: files.dir, diskBytes, hits };
       if (state) Object.assign(s, { address: `127.0.0.1:${state.port}`, url: `http://127.0.0.1:${state.port}`, pid: state.pid, startedAt: state.startedAt });
       out.push(s);
