@@ -2,6 +2,7 @@ import t from 'tap';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { cacheWorld, type CacheWorld } from './fixture.js';
 
 /** The upstream's GET requests for one blob. */
@@ -59,4 +60,33 @@ t.test('a blob that cannot be stored never fails the pull: the cache just does n
   t.equal(again.code, 0, again.stderr);
   const after = (await w.upstreamBlobGets()).slice(before.length);
   for (const l of w.image.manifest.layers) t.equal(blobGets(after, l.digest).length, 1, 'the layer the cache lacks is fetched again, once');
+});
+
+t.test("blobs bbox stored get the cache's own expiry when it next starts, and the cache expires them", async (t) => {
+  const w = await cacheWorld(t);
+  const first = await w.pull();
+  t.equal(first.code, 0, first.stderr);
+  const stop = await w.sb.run(['registry-cache', 'stop'], { env: w.env });
+  t.equal(stop.code, 0, stop.stderr);
+  // Stored a week ago less ten seconds: each entry falls due shortly after the cache starts again
+  // (after the pull below, which the stored layers must still serve).
+  const storedLog = join(w.dir, 'stored.log');
+  const records = readFileSync(storedLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { digest: string; at: string });
+  t.same(records.map((r) => r.digest).sort(), w.image.manifest.layers.map((l) => l.digest).sort(), 'each stored layer is recorded');
+  const soon = new Date(Date.now() - 7 * 24 * 3600 * 1000 + 10_000).toISOString();
+  await writeFile(storedLog, records.map((r) => JSON.stringify({ ...r, at: soon }) + '\n').join(''));
+
+  await w.sb.run(['cache', 'purge', '--force', '--cache-dir', w.sb.cacheDir], { env: w.env });
+  const before = await w.upstreamBlobGets();
+  const again = await w.pull();
+  t.equal(again.code, 0, again.stderr);
+  t.same((await w.upstreamBlobGets()).slice(before.length).filter((l) => l.includes('"GET ')), [], 'the restarted cache served the stored layers');
+  const state = JSON.parse(readFileSync(join(w.dir, 'data', 'scheduler-state.json'), 'utf8')) as Record<string, { EntryType: number }>;
+  for (const l of w.image.manifest.layers) t.match(state[`library/app@${l.digest}`], { EntryType: 0 }, 'a blob entry in the scheduler state');
+
+  const deadline = Date.now() + 30_000;
+  const left = () => w.image.manifest.layers.filter((l) => existsSync(stored(w, l.digest).data));
+  // Polled, not waited for: the scheduler's timer fires about ten seconds from when it was written.
+  while (left().length > 0 && Date.now() < deadline) await delay(100);
+  t.same(left(), [], 'distribution removed the stored layers when their time came');
 });

@@ -9,7 +9,9 @@ import { readHitCounts, type HitCounts } from './hit-counts.js';
 import { launchCache } from './launch.js';
 import { cacheFiles, defaultRegistryCacheRoot, locksDir, type CacheFiles } from './layout.js';
 import { isCacheProcess, processAlive } from './process-check.js';
+import { scheduleStoredBlobs } from './scheduler-entries.js';
 import { readState, removeState, writeState, type CacheState } from './state.js';
+import { readStored } from './stored-log.js';
 import { DEFAULT_UPSTREAMS, checkUpstreamUrl, upstreamDirName, type RegistryCacheUpstreams } from './upstreams.js';
 
 /** Options of {@link RegistryCaches}. */
@@ -148,6 +150,8 @@ export class RegistryCaches {
       if (current && current.remoteUrl === remoteUrl) return current;
       const previous = await readState(files.state);
       if (previous) await this.kill(previous, files);
+      // Not running now: the only moment its expiry schedule can be added to.
+      await scheduleStoredBlobs(files.data, await readStored(files.stored)).catch(() => 0);
       const started = await launchCache(binary, files, upstream, remoteUrl, previous?.port);
       await writeState(files.state, started);
       return started;
