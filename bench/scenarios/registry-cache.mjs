@@ -109,7 +109,7 @@ export async function registryCachePull(ctx) {
     const notes = [
       `Image: ${image.ref.split('/').slice(1).join('/')}, ${(image.compressedBytes / 1e6).toFixed(1)} MB compressed; the link is the testkit proxy throttled to ${LINK_BYTES_PER_S * 8 / 1e6} Mbit/s for every response body together.`,
       'The first-pull side includes starting docker-registry (lazily, on the first request).',
-      'linkMB*: megabytes that crossed the link per pull. distribution 2.8 fetches a blob it does not hold twice from the upstream (one copy to store, one streamed to the client), so a first pull through the cache moves about twice the bytes of a direct pull.',
+      'linkMB*: megabytes that crossed the link per pull. distribution 2.8 fetches a blob it does not hold twice from the upstream (one copy to store, one streamed to the client); bbox therefore fetches each layer its cache lacks itself, once, and stores it into the cache (docs/mirrors.md), so a first pull moves the bytes of a direct pull (only the small image config goes through the cache, twice).',
     ];
     return [
       makeRow({ id: FIRST[0], scenario: FIRST[1], target: FIRST[2], bbox: first, peers: [direct], figures: { ratioVsDirect: firstRatio, linkMBFirst: linkMB(first), linkMBDirect: linkMB(direct) }, checks: [atMost('first pull / direct', firstRatio, 1.15)], notes }),

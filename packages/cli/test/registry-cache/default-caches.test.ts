@@ -27,8 +27,9 @@ t.test('the first pull starts the cache and goes through it; after a purge and i
   t.ok(pid, 'a state file records the cache');
   t.same(cacheProcesses(w.root), [pid], 'one cache process, the recorded one');
   const gets = await w.upstreamBlobGets();
-  t.ok(gets.length > 0, 'the upstream served the blobs once');
-  t.same(fromBbox(gets), [], 'every upstream blob request came from the cache, none from bbox directly');
+  t.ok(gets.length > 0, 'the upstream served the blobs');
+  const layers = w.image.manifest.layers.map((l) => l.digest);
+  t.same(fromBbox(gets).map((l) => layers.find((d) => l.includes(d))).sort(), [...layers].sort(), 'bbox fetched each layer from the upstream itself, once, to store it into the cache');
 
   const status = await w.sb.run(['registry-cache', 'status', '--json'], { env: w.env });
   t.equal(status.code, 0, status.stderr);

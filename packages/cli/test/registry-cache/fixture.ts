@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRegistry, type Registry } from '@broodbox/testkit';
+import { startRegistry, type BuiltImage, type Registry } from '@broodbox/testkit';
 import type { Test } from 'tap';
 import { makeSandbox, type Sandbox } from '../bbox-process.js';
 import { appImage, push, requestsFor } from '../registry-fixture.js';
@@ -20,6 +20,8 @@ export interface CacheWorld {
   dir: string;
   /** `127.0.0.1:PORT/library/app:1`, which the upstream holds. */
   ref: string;
+  /** The image `ref` names. */
+  image: BuiltImage;
   /** Env making the upstream the one cached registry. */
   env: Record<string, string>;
   pull(args?: string[], env?: Record<string, string>): ReturnType<Sandbox['run']>;
@@ -71,7 +73,8 @@ export async function waitGone(pid: number): Promise<void> {
 export async function cacheWorld(t: Test): Promise<CacheWorld> {
   const upstream = await startRegistry();
   t.teardown(() => upstream.stop());
-  await push(upstream, 'library/app', '1', appImage('cached'));
+  const image = appImage('cached');
+  await push(upstream, 'library/app', '1', image);
   const sb = await makeSandbox();
   const root = join(sb.home, '.cache', 'broodbox', 'registry-cache');
   const env = { BBOX_REGISTRY_CACHE_UPSTREAMS: `${upstream.host}=${upstream.url}` };
@@ -91,6 +94,7 @@ export async function cacheWorld(t: Test): Promise<CacheWorld> {
     root,
     dir,
     ref,
+    image,
     env,
     pull: (args = [], extra = {}) => sb.run(['pull', '--cache-dir', sb.cacheDir, ...args, ref], { env: { ...env, ...extra } }),
     upstreamBlobGets: async () => (await requestsFor(upstream, 'library/app')).filter((l) => l.includes('/blobs/')),

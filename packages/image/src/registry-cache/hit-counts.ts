@@ -1,10 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import { readStored } from './stored-log.js';
 
 /** What a cache served, counted from its own log. */
 export interface HitCounts {
   /** Blob downloads answered from the cache's storage, without the upstream. */
   hits: number;
-  /** Blob downloads the cache had to fetch from the upstream. */
+  /**
+   * Blobs the cache did not hold: those it fetched from the upstream itself, and those bbox fetched
+   * from the upstream and stored into it.
+   */
   misses: number;
   /** Bytes of blobs served from storage. */
   bytesFromCache: number;
@@ -43,9 +47,10 @@ export function countHits(log: string): HitCounts {
   return counts;
 }
 
-/** Hit counts over the cache's log and its rotated predecessor. */
-export async function readHitCounts(logFile: string): Promise<HitCounts> {
+/** Hit counts over the cache's log and its rotated predecessor, plus the blobs bbox stored into it (`storedLog`). */
+export async function readHitCounts(logFile: string, storedLog?: string): Promise<HitCounts> {
   const read = (f: string) => readFile(f, 'utf8').catch(() => '');
-  const [old, cur] = await Promise.all([read(`${logFile}.1`), read(logFile)]);
-  return countHits(`${old}\n${cur}`);
+  const [old, cur, stored] = await Promise.all([read(`${logFile}.1`), read(logFile), storedLog ? readStored(storedLog) : []]);
+  const counts = countHits(`${old}\n${cur}`);
+  return { ...counts, misses: counts.misses + stored.length };
 }

@@ -23,12 +23,14 @@ export interface CacheFiles {
   log: string;
   /** Blob and manifest storage. */
   data: string;
+  /** The blobs bbox fetched itself and stored into `data` (JSON lines): counted as misses, and given distribution's expiry. */
+  stored: string;
 }
 
 /** The files of the cache for `upstream` under `root`. */
 export function cacheFiles(root: string, upstream: string): CacheFiles {
   const dir = join(root, upstreamDirName(upstream));
-  return { dir, config: join(dir, 'config.yml'), state: join(dir, 'state.json'), log: join(dir, 'registry.log'), data: join(dir, 'data') };
+  return { dir, config: join(dir, 'config.yml'), state: join(dir, 'state.json'), log: join(dir, 'registry.log'), data: join(dir, 'data'), stored: join(dir, 'stored.log') };
 }
 
 /** Cross-process locks around starting and stopping a cache. */

@@ -9,7 +9,9 @@ import { readHitCounts, type HitCounts } from './hit-counts.js';
 import { launchCache } from './launch.js';
 import { cacheFiles, defaultRegistryCacheRoot, locksDir, type CacheFiles } from './layout.js';
 import { isCacheProcess, processAlive } from './process-check.js';
+import { scheduleStoredBlobs } from './scheduler-entries.js';
 import { readState, removeState, writeState, type CacheState } from './state.js';
+import { readStored } from './stored-log.js';
 import { DEFAULT_UPSTREAMS, checkUpstreamUrl, upstreamDirName, type RegistryCacheUpstreams } from './upstreams.js';
 
 /** Options of {@link RegistryCaches}. */
@@ -115,6 +117,12 @@ export class RegistryCaches {
     return (await probeCache(state.port, state.nonce)) === 'ours' ? state : undefined;
   }
 
+  /** Where the cache of `upstream` keeps its storage, and the record of the blobs bbox stored into it. */
+  storage(upstream: string): { dataDir: string; storedLog: string } {
+    const files = this.files(upstream);
+    return { dataDir: files.data, storedLog: files.stored };
+  }
+
   /** The running cache of `upstream`, verified, without starting anything or writing any file. */
   async running(upstream: string): Promise<RunningCache | undefined> {
     if (!this.covers(upstream)) return undefined;
@@ -142,6 +150,8 @@ export class RegistryCaches {
       if (current && current.remoteUrl === remoteUrl) return current;
       const previous = await readState(files.state);
       if (previous) await this.kill(previous, files);
+      // Not running now: the only moment its expiry schedule can be added to.
+      await scheduleStoredBlobs(files.data, await readStored(files.stored)).catch(() => 0);
       const started = await launchCache(binary, files, upstream, remoteUrl, previous?.port);
       await writeState(files.state, started);
       return started;
@@ -198,7 +208,7 @@ export class RegistryCaches {
     for (const upstream of await this.known()) {
       const files = this.files(upstream);
       const state = await this.verified(files);
-      const [diskBytes, hits] = await Promise.all([diskUsage(files.dir), readHitCounts(files.log)]);
+      const [diskBytes, hits] = await Promise.all([diskUsage(files.dir), readHitCounts(files.log, files.stored)]);
       const s: RegistryCacheStatus = { upstream, remoteUrl: this.upstreams[upstream], configured: this.covers(upstream), running: !!state, dir: files.dir, diskBytes, hits };
       if (state) Object.assign(s, { address: `127.0.0.1:${state.port}`, url: `http://127.0.0.1:${state.port}`, pid: state.pid, startedAt: state.startedAt });
       out.push(s);

@@ -5,12 +5,34 @@ import { hintStampFile } from './layout.js';
 import { hasRegistryLogin } from './login-check.js';
 import type { RegistryCaches } from './manager.js';
 
+/** A cache's storage that bbox manages itself, and so may write blobs into. */
+export interface CacheStorage {
+  /** distribution's storage root (its `rootdirectory`). */
+  dataDir: string;
+  /** Where each blob stored by bbox is recorded (JSON lines, see stored-log.ts). */
+  storedLog: string;
+  /** The URL the cache pulls from: where bbox fetches the blobs it stores. */
+  upstreamUrl: string;
+}
+
+/** The cache to put in front of a registry. */
+export interface CacheMirror {
+  /** Tried first for manifests, and for blobs the cache already holds. */
+  mirror: MirrorConfig;
+  /**
+   * Present for a cache whose storage bbox manages: a blob the storage lacks is fetched from the
+   * upstream once, anonymously, and stored into it, instead of asking the cache (which would
+   * fetch it from the upstream twice: distribution 2.8 streams one copy and stores another).
+   */
+  storage?: CacheStorage;
+}
+
 /**
- * Asked by a pull, on its first network request to a registry, for a mirror to try first. Undefined:
- * no mirror, the pull goes as configured.
+ * Asked by a pull, on its first network request to a registry, for a cache to try first. Undefined:
+ * no cache, the pull goes as configured.
  */
 export interface RegistryCacheHook {
-  mirrorFor(registry: string): Promise<MirrorConfig | undefined>;
+  mirrorFor(registry: string): Promise<CacheMirror | undefined>;
 }
 
 /** Options of {@link registryCacheHook}. */
@@ -49,7 +71,7 @@ export function registryCacheHook(caches: RegistryCaches, opts: RegistryCacheHoo
       }
       try {
         const c = await caches.ensure(registry);
-        return { url: c.url, insecure: true };
+        return { mirror: { url: c.url, insecure: true }, storage: { ...caches.storage(registry), upstreamUrl: c.remoteUrl } };
       } catch (err) {
         if (!warned.has(registry)) opts.onWarning?.(`the registry cache for ${registry} is not available, pulling directly: ${(err as Error).message}`);
         warned.add(registry);

@@ -61,6 +61,12 @@ export interface ClientOptions extends NetworkOptions {
   disableMirrors?: boolean;
   /** Docker config directory (default $DOCKER_CONFIG, else ~/.docker). */
   dockerConfigDir?: string;
+  /**
+   * True: every request is anonymous. No credentials are read or sent (none from the docker
+   * config, auth files, `credentials` or a mirror's own), so what is fetched is only what anyone
+   * may fetch. Anonymous bearer tokens are still obtained.
+   */
+  anonymous?: boolean;
   /** Credentials for a host, asked before the docker config; return undefined to fall through. */
   credentials?: (host: string) => Credentials | undefined | Promise<Credentials | undefined>;
   userAgent?: string;
@@ -391,7 +397,7 @@ export class RegistryClient {
       name: ep.name,
       repository,
       plainHttp: ep.plainHttp,
-      credentials: () => (ep.credentials ? Promise.resolve(ep.credentials) : this.credentialsFor(ep.name)),
+      credentials: () => (this.options.anonymous ? Promise.resolve(undefined) : ep.credentials ? Promise.resolve(ep.credentials) : this.credentialsFor(ep.name)),
     };
   }
 

@@ -77,6 +77,17 @@ t.test('token auth: anonymous pull tokens, cached per scope, and credentials', a
   const bad = new RegistryClient({ credentials: () => ({ username: 'alice', password: 'wrong' }) });
   t.teardown(() => bad.close());
   await t.rejects(bad.head(`${reg.host}/private/app:v1`), { code: 'UNAUTHORIZED', message: /token server .* refused the configured credentials/ });
+
+  // anonymous: credentials from every source are ignored; public content is fetched with an anonymous token.
+  const asked: string[] = [];
+  const docker = await dockerConfigDir('anon-docker', { auths: { [reg.host]: { auth: Buffer.from(`${USER.username}:${USER.password}`).toString('base64') } } });
+  const anonymous = new RegistryClient({ anonymous: true, dockerConfigDir: docker, credentials: (h) => (asked.push(h), USER) });
+  t.teardown(() => anonymous.close());
+  const before = tokens.requests.length;
+  t.equal((await anonymous.head(`${reg.host}/public/app:v1`)).digest, img.digest, 'public content');
+  await t.rejects(anonymous.head(`${reg.host}/private/app:v1`), { code: 'UNAUTHORIZED' }, 'no private content, although credentials are configured');
+  t.same(asked, [], 'the credentials callback is never asked');
+  t.ok(tokens.requests.slice(before).every((q) => q.user === undefined), 'every token was requested without credentials');
 });
 
 t.test('a plain-HTTP token realm is refused for an https registry', async (t) => {
