@@ -176,7 +176,9 @@ export function renderMarkdown(results, { partial = false } = {}) {
   out.push('## Results', '');
   out.push('| scenario | bbox (median) | peers (median) | ratio | target | result |', '|---|---|---|---|---|---|');
   for (const r of rows) {
-    out.push(`| ${esc(r.scenario)} | ${sideCell(r.bbox)} | ${peersCell(r.peers)} | ${ratioCell(r)} | ${esc(r.target)} | ${resultCell(r)} |`);
+    // A row whose figure is not a wall time (a size, a difference) says what its cells hold.
+    const c = r.cells ?? {};
+    out.push(`| ${esc(r.scenario)} | ${c.bbox ?? sideCell(r.bbox)} | ${c.peers ?? peersCell(r.peers)} | ${c.ratio ?? ratioCell(r)} | ${esc(r.target)} | ${resultCell(r)} |`);
   }
   const missed = rows.filter((r) => r.verdict === 'MISS');
   const notMeasured = rows.filter((r) => r.verdict === 'not measured');

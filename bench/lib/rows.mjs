@@ -26,7 +26,8 @@ export function formatNumber(v) {
 
 /**
  * @param {{id:string, scenario:string, target:string, bbox?:object, peers?:object[], checks?:object[],
- *          figures?:object, notes?:string[], reason?:string}} r
+ *          figures?:object, notes?:string[], reason?:string,
+ *          cells?:{bbox?:string, peers?:string, ratio?:string}}} r   cells: the table's text where the figure is not a wall time
  */
 export function makeRow(r) {
   const checks = r.checks ?? [];
@@ -53,6 +54,7 @@ export function makeRow(r) {
     notes: r.notes ?? [],
     bbox: r.bbox,
     peers: r.peers ?? [],
+    ...(r.cells ? { cells: r.cells } : {}),
   };
 }
 

@@ -146,9 +146,12 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   if (opts.tty && !spec.env.some((kv) => kv.startsWith('TERM='))) spec.env.push(`TERM=${opts.tty.term ?? 'xterm'}`);
   const volumes = opts.volumes ?? [];
   await checkVolumes(volumes);
+  const root = await chooseRootMode(opts.root);
+  // Made (first run of an image) while the kernel, initramfs and accelerator are looked up.
+  const owners = root === 'share' ? ensureGuestOwners(opts.rootfsPath, opts.owners, opts.ownersScriptPath) : Promise.resolve('');
+  owners.catch(() => undefined);
   const boot = await prepareBoot({ ...opts, onNotice: opts.onNotice ?? ((line) => (opts.stderr ?? process.stderr).write(`bbox: ${line}\n`)) });
   // Shared directories can hide or add files the command lookup would see: the guest decides then.
-  const root = await chooseRootMode(opts.root);
   const command = volumes.length === 0 ? await lookupCommand(opts.rootfsPath, spec) : undefined;
   if (command?.kind === 'missing') {
     (opts.stderr ?? process.stderr).write(command.message);
@@ -168,11 +171,11 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     const [copied, started, made] = await Promise.allSettled([
       copyFile(boot.initramfs, initrd),
       root === 'share' ? startVirtiofsd({ source: opts.rootfsPath, socketPath: join(sockDir, 'root.sock'), readOnly: true, ids: 'self', cache: 'always' }) : undefined,
-      root === 'share' ? ensureGuestOwners(opts.rootfsPath, opts.owners, opts.ownersScriptPath) : '',
+      owners,
     ]);
     if (started.status === 'fulfilled') rootShare = started.value;
     for (const r of [copied, started, made]) if (r.status === 'rejected') throw r.reason;
-    const owners = made.status === 'fulfilled' ? made.value : '';
+    const ownersScript = made.status === 'fulfilled' ? made.value : '';
     shares = await startShares(volumes, sockDir);
     const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
     const hostname = opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}`;
@@ -181,7 +184,7 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     // With a terminal, input travels through it: no separate stdin port.
     const stdin = opts.stdin !== undefined && tty === undefined;
     const guestRoot = rootShare ? { kind: 'share' as const, tag: ROOT_TAG } : { kind: 'disk' as const };
-    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, root: guestRoot, shares: guestShares, launch, stdin, tty }, owners));
+    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, root: guestRoot, shares: guestShares, launch, stdin, tty }, ownersScript));
     channels = await HostChannels.open(sockDir, {
       stdout: opts.stdout ?? process.stdout,
       stderr: opts.stderr ?? process.stderr,
