@@ -46,7 +46,7 @@ t.test('the embedding example of docs/vm.md runs an image with the libraries alo
 
   const listing = await new Cache(cacheDir).list();
   t.equal(listing.entries.length, 1);
-  t.same(listing.entries[0]?.artifacts, ['disk.ext4'], 'the root disk is kept as an artifact of the entry');
-  t.equal(listing.entries[0]?.hasDisk, true);
+  t.same(listing.entries[0]?.artifacts, ['guest-owners.sh'], 'the root is shared: only the owners script is kept beside the entry');
+  t.equal(listing.entries[0]?.hasDisk, false, 'no disk image');
   t.equal(listing.entries[0]?.held, false, 'no hold is left once the runs are over');
 });
