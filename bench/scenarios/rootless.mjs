@@ -1,6 +1,6 @@
 // bbox as an unprivileged user against bbox as root, interleaved in one run, on the reference
-// image: a cold pull, and the first `bbox run … -- true` after a pull (the root disk is built then:
-// mkfs.ext4, plus for the user the debugfs pass that gives the disk the image's owners). Both sides
+// image: a cold pull, and the first `bbox run … -- true` after a pull (the guest owners script is
+// made then: for the user, from the record and a walk of the rootfs; as root, from the record). Both sides
 // run the same CLI through `setpriv` (root switching to itself, or to the user), each with a HOME,
 // XDG cache and bbox cache of its own, and the same kernel, copied where the user can read it.
 import { execFileSync } from 'node:child_process';
@@ -97,7 +97,7 @@ export async function rootlessRuns(ctx) {
 
   const runSides = ['root', 'user'].map((id, i) => ({
     id,
-    label: `${labels[i]}: first bbox run -- true after a pull (disk built)`,
+    label: `${labels[i]}: first bbox run -- true after a pull`,
     unavailable,
     run: async () => {
       const side = sides[i];
@@ -130,6 +130,6 @@ export async function rootlessRuns(ctx) {
     });
   return [
     row('rootless-cold-pull', 'cold `bbox pull` of the reference image, unprivileged user vs root', pullUser, pullRoot),
-    row('rootless-first-run', 'first `bbox run … -- true` after a pull (root disk built), unprivileged user vs root', runUser, runRoot),
+    row('rootless-first-run', 'first `bbox run … -- true` after a pull (shared root), unprivileged user vs root', runUser, runRoot),
   ];
 }
