@@ -18,7 +18,7 @@ export function kernelDir(): string {
 export function makeBusyboxRootfs(root: string): string {
   for (const d of ['bin', 'etc', 'tmp', 'root', 'home/app', 'srv']) mkdirSync(join(root, d), { recursive: true });
   copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
-  for (const a of ['sh', 'ls', 'cat', 'echo', 'id', 'pwd', 'env', 'touch', 'sleep', 'rm', 'nc', 'printf', 'true', 'mount', 'mkdir', 'grep']) symlinkSync('busybox', join(root, 'bin', a));
+  for (const a of ['sh', 'ls', 'cat', 'echo', 'id', 'pwd', 'env', 'touch', 'sleep', 'rm', 'nc', 'printf', 'true', 'mount', 'mkdir', 'grep', 'dd', 'wc']) symlinkSync('busybox', join(root, 'bin', a));
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\napp:x:1000:\nstaff:x:50:app\n');
   writeFileSync(join(root, 'srv/data.txt'), 'original\n');

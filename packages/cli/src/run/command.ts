@@ -10,7 +10,7 @@ export class RunCommand extends BboxCommand {
   static override usage = Command.Usage({
     description: 'Run a command from an image in a microVM',
     details: `
-      Pulls REF under the pull policy (\`background\` starts from the cache and refreshes while the VM runs), boots it in a QEMU microVM on a copy-on-write root (the cached tree itself, shared read-only over virtio-fs; the guest's writes live in its memory and vanish with it: the cached image is never changed), and runs the image's entrypoint and command, or CMD ARG… given after \`--\`.
+      Pulls REF under the pull policy (\`background\` starts from the cache and refreshes while the VM runs), boots it in a QEMU microVM on a copy-on-write root (the cached tree itself, shared read-only over virtio-fs; the guest's writes, up to 8 GiB, go to a throwaway layer and vanish with it: the cached image is never changed), and runs the image's entrypoint and command, or CMD ARG… given after \`--\`.
 
       The command's exit code becomes bbox's exit code. SIGINT and SIGTERM sent to bbox are passed on to the command (a command they kill exits 128+N); a second one stops the VM. Under \`-it\`, Ctrl-C is a keystroke for the guest instead. \`--timeout\` stops the VM and exits 124.
 

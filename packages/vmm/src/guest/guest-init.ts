@@ -74,7 +74,7 @@ export const GUEST_FSTABS = {
 const PID_FILE = '/bbox/pid';
 
 /** The initramfs /init. Bump INIT_VERSION when it changes so cached initramfs images are rebuilt. */
-export const INIT_VERSION = 7;
+export const INIT_VERSION = 8;
 export const INIT_SCRIPT = `#!/bin/sh
 # bbox guest init v${INIT_VERSION}: mount the root (a virtio-fs share under an overlay, or a disk), run the command, report its exit status, power off.
 PATH=/bin
@@ -123,6 +123,7 @@ BBOX_COLS=80
 BBOX_VOLUMES=
 BBOX_ROOT=disk
 BBOX_ROOT_TAG=
+BBOX_SCRATCH=0
 BBOX_HOSTNAME=bbox
 bbox_volumes() { :; }
 # volume TAG GUEST_PATH ro|rw: mounts a virtio-fs share inside the root.
@@ -135,6 +136,7 @@ load /lib/modules/load.list
 if [ "$BBOX_ROOT" = share ]; then
   load /lib/modules/load-fs.list
   load /lib/modules/load-overlay.list
+  [ "$BBOX_SCRATCH" = 1 ] && load /lib/modules/load-disk.list
 else
   load /lib/modules/load-disk.list
   [ -n "$BBOX_VOLUMES" ] && load /lib/modules/load-fs.list
@@ -157,12 +159,18 @@ if [ "$BBOX_TTY" = 1 ]; then
   stty -F ${GUEST_TTY} rows "$BBOX_ROWS" cols "$BBOX_COLS" || fail "cannot set the terminal size"
 fi
 if [ "$BBOX_ROOT" = share ]; then
-  # The image's tree, read-only (the host enforces it too), under a writable layer in guest
-  # memory: the guest's writes reach neither the host nor another VM, and vanish at power-off.
+  # The image's tree, read-only (the host enforces it too), under a writable layer: an empty
+  # disk behind QEMU's copy-on-write layer (or guest memory without one). The guest's writes
+  # reach neither the cache nor another VM, and vanish with the VM.
   # metacopy: a chown or chmod copies up the inode, not the file's data.
   mkdir -p /lower /rw
   mount -t virtiofs -o ro "$BBOX_ROOT_TAG" /lower || fail "cannot mount the image's root (virtio-fs $BBOX_ROOT_TAG)"
-  mount -t tmpfs -o mode=0755 bbox-rw /rw && mkdir /rw/upper /rw/work || fail "cannot make the root's writable layer"
+  if [ "$BBOX_SCRATCH" = 1 ]; then
+    wait_for /dev/vda && mount -t ext4 -o noinit_itable /dev/vda /rw || fail "cannot mount the root's writable layer (/dev/vda)"
+  else
+    mount -t tmpfs -o mode=0755 bbox-rw /rw || fail "cannot make the root's writable layer"
+  fi
+  mkdir /rw/upper /rw/work || fail "cannot make the root's writable layer"
   o=lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work
   mount -t overlay -o $o,metacopy=on bbox-root /newroot 2>/dev/null || mount -t overlay -o $o bbox-root /newroot || fail "cannot mount the root overlay"
   # The image's owners, modes and device nodes where the host's copy cannot hold them (see root/guest-owners.ts).
@@ -218,10 +226,10 @@ export interface GuestOptions {
   hostname?: string;
   network?: boolean;
   /**
-   * The root: the image's tree shared over virtio-fs (this tag) under an overlay in guest memory,
+   * The root: the image's tree shared over virtio-fs (this tag) under a throwaway overlay,
    * or (default) an ext4 disk at /dev/vda.
    */
-  root?: { kind: 'share'; tag: string } | { kind: 'disk' };
+  root?: { kind: 'share'; tag: string; /** Its writable layer is the disk /dev/vda, else guest memory. */ scratch?: boolean } | { kind: 'disk' };
   /** virtio-fs shares to mount: tag, absolute guest path, read-only. */
   shares?: { tag: string; guest: string; readOnly?: boolean }[];
   /** The command as found on the host: run with one `nsenter` instead of the exec script. */
@@ -258,7 +266,7 @@ export function specScript(spec: VmSpec, opts: GuestOptions = {}): string {
     `BBOX_NET=${opts.network ? 1 : 0}`,
     `BBOX_HOSTNAME=${shellQuote(opts.hostname ?? 'bbox')}`,
     `BBOX_VOLUMES=${opts.shares?.length ? 1 : ''}`,
-    ...(opts.root?.kind === 'share' ? ['BBOX_ROOT=share', `BBOX_ROOT_TAG=${shellQuote(opts.root.tag)}`] : []),
+    ...(opts.root?.kind === 'share' ? ['BBOX_ROOT=share', `BBOX_ROOT_TAG=${shellQuote(opts.root.tag)}`, `BBOX_SCRATCH=${opts.root.scratch ? 1 : 0}`] : []),
     `BBOX_STDIN=${opts.stdin ? 1 : 0}`,
     `BBOX_TTY=${opts.tty ? 1 : 0}`,
     ...(opts.tty ? [`BBOX_ROWS=${cells(opts.tty.rows)}`, `BBOX_COLS=${cells(opts.tty.cols)}`] : []),

@@ -1,6 +1,6 @@
 /**
  * How the guest gets the image's root. `share` (the default wherever it works): the rootfs
- * directory the pull made, shared read-only over virtio-fs under an overlay in guest memory; it
+ * directory the pull made, shared read-only over virtio-fs under a throwaway overlay; it
  * costs nothing beyond the pull and shares what the layers share. `disk`: an ext4 image of the
  * rootfs, built once per image (a second copy), for hosts where virtiofsd cannot run: it is not
  * installed, or bbox runs without root where user namespaces are not allowed.

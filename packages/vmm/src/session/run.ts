@@ -26,6 +26,7 @@ import { VmControl } from './vm-control.js';
 import { checkVolumes, startShares, type Share, type Volume } from '../spec/volumes.js';
 import { startVirtiofsd, type Virtiofsd } from '../host/virtiofsd.js';
 import { ensureGuestOwners } from '../root/guest-owners.js';
+import { ensureScratchTemplate } from '../root/scratch-disk.js';
 import { chooseRootMode, type RootMode, type RootRequest } from '../root/root-mode.js';
 
 /** Options of {@link runVm}. */
@@ -37,7 +38,7 @@ export interface RunVmOptions extends VmSpecOverrides {
   config: ImageConfig;
   /**
    * How the root reaches the guest: `share` (the rootfs directory over virtio-fs, read-only, under
-   * an overlay in guest memory), `disk` (an ext4 image of it at `diskPath`, built once), or `auto`
+   * a throwaway overlay), `disk` (an ext4 image of it at `diskPath`, built once), or `auto`
    * (default, unless `$BBOX_VM_ROOT` says otherwise): share wherever virtiofsd can run. See
    * docs/vm.md ("The root").
    */
@@ -168,14 +169,16 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   try {
     const initrd = join(vmDir, 'initrd.cpio');
     // The copy, the root's virtiofsd and the owners script are independent: made at once.
-    const [copied, started, made] = await Promise.allSettled([
+    const [copied, started, made, scratchMade] = await Promise.allSettled([
       copyFile(boot.initramfs, initrd),
       root === 'share' ? startVirtiofsd({ source: opts.rootfsPath, socketPath: join(sockDir, 'root.sock'), readOnly: true, ids: 'self', cache: 'always' }) : undefined,
       owners,
+      root === 'share' ? ensureScratchTemplate(boot.cacheDir) : undefined,
     ]);
     if (started.status === 'fulfilled') rootShare = started.value;
     for (const r of [copied, started, made]) if (r.status === 'rejected') throw r.reason;
     const ownersScript = made.status === 'fulfilled' ? made.value : '';
+    const scratch = scratchMade.status === 'fulfilled' ? scratchMade.value : undefined;
     shares = await startShares(volumes, sockDir);
     const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
     const hostname = opts.hostname ?? `bbox-${randomBytes(3).toString('hex')}`;
@@ -183,7 +186,7 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     const tty = opts.tty ? (opts.control?.lastSize() ?? opts.tty) : undefined;
     // With a terminal, input travels through it: no separate stdin port.
     const stdin = opts.stdin !== undefined && tty === undefined;
-    const guestRoot = rootShare ? { kind: 'share' as const, tag: ROOT_TAG } : { kind: 'disk' as const };
+    const guestRoot = rootShare ? { kind: 'share' as const, tag: ROOT_TAG, scratch: scratch !== undefined } : { kind: 'disk' as const };
     await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, root: guestRoot, shares: guestShares, launch, stdin, tty }, ownersScript));
     channels = await HostChannels.open(sockDir, {
       stdout: opts.stdout ?? process.stdout,
@@ -200,9 +203,10 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
       accel: boot.accel,
       cpus: spec.cpus,
       memoryMiB: spec.memoryMiB,
-      // The monitor's own copy-on-write layer over the shared ext4 image, kept in this VM's
-      // directory: no qemu-img process per run, and it is gone when the monitor exits.
-      ...(disk ? { rootDisk: { path: disk.path, format: 'raw' as const, snapshot: true } } : {}),
+      // The monitor's own copy-on-write layer over the shared ext4 image (the root disk, or the
+      // shared root's empty writable layer), kept in this VM's directory: no qemu-img process per
+      // run, and it is gone when the monitor exits.
+      ...(disk || scratch ? { rootDisk: { path: disk?.path ?? (scratch as string), format: 'raw' as const, snapshot: true } } : {}),
       tmpDir: vmDir,
       channels: channels.specs(),
       network: opts.network,

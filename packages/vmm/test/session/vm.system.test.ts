@@ -106,6 +106,14 @@ t.test('a guest write reaches neither the rootfs nor the next run; root in the g
   t.notOk(existsSync(join(rootfs, 'evil')) || existsSync(join(rootfs, 'evil2')), 'no file made in the rootfs');
 });
 
+t.test("a shared root's writable layer is on the host's disk: the guest writes more than its memory", async (t) => {
+  const { got, result } = run({ memoryMiB: 256, cmd: ['sh', '-c', 'dd if=/dev/zero of=/srv/big bs=1M count=300 2>/dev/null && wc -c < /srv/big'] });
+  t.equal((await result).exitCode, 0, got.err);
+  t.equal(got.out.trim(), String(300 << 20), '300 MiB written in a 256 MiB guest');
+  t.notOk(existsSync(join(rootfs, 'srv/big')), 'not in the rootfs');
+  t.same(readdirSync(join(base, 'work')), [], "the VM's files, its writes among them, are gone");
+});
+
 t.test('a guest write changes neither the base disk, the rootfs, nor the next run (disk root)', async (t) => {
   await run({ root: 'disk', cmd: ['true'] }).result;
   const before = sha256(diskPath);
