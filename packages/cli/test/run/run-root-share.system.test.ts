@@ -18,7 +18,9 @@ t.test('two images sharing a base layer run at once from one copy; gc removes th
 
   const pulled = await bbox(['pull', '--json', '--cache-dir', fx.sb.cacheDir, a, b]);
   t.equal(pulled.code, 0, pulled.stderr);
-  const [ra, rb] = pulled.stdout.trim().split('\n').map((l) => JSON.parse(l) as { rootfs: string; digest: string });
+  // One line per ref, in the order the pulls finish.
+  const lines = pulled.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ref: string; rootfs: string; digest: string });
+  const [ra, rb] = [a, b].map((ref) => lines.find((l) => l.ref === ref));
   t.equal(statSync(join(ra!.rootfs, 'bin/busybox')).ino, statSync(join(rb!.rootfs, 'bin/busybox')).ino, 'both rootfs hold the base layer as one set of files');
   const sizeAfterPull = await cacheBytes();
 
