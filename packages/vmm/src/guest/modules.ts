@@ -41,7 +41,7 @@ export async function resolveModules(modulesDir: string, wanted: string[], optio
     const entry = deps.get(name);
     if (!entry) {
       throw new KernelModuleError(
-        `kernel module ${name} (needed for ${chain.join(' → ')}) is neither built into the kernel nor in ${modulesDir}: use a kernel with virtio-mmio, virtio-blk and ext4 support, such as Debian's linux-image-cloud-amd64`,
+        `kernel module ${name} (needed for ${chain.join(' → ')}) is neither built into the kernel nor in ${modulesDir}: use a kernel with virtio-mmio, virtio-blk, ext4, virtio-fs and overlayfs support, such as Debian's linux-image-cloud-amd64`,
       );
     }
     seen.add(name);
