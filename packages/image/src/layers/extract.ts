@@ -44,7 +44,7 @@ export interface ExtractLayerOptions {
 }
 
 /**
- * Bytes handed to the store writer and not yet written, per layer. The writer is the slow side,
+ * Memory handed to the store writer and not yet written, per layer. The writer is the slow side,
  * so a few MiB keep it busy; more only holds memory (three layers extract at once).
  */
 const BUFFER_BUDGET = 4 * 1024 * 1024;

@@ -28,7 +28,10 @@ export interface StoreFileSink {
 }
 
 export interface StoreWriterOptions {
-  /** Bytes handed to the writer thread and not yet written before the producer should wait. */
+  /**
+   * Memory handed to the writer thread and not yet written (batch buffers and their operations)
+   * before the producer should wait.
+   */
   bufferBudget: number;
   /** chown content files (only meaningful as root). */
   chown: boolean;
@@ -40,6 +43,11 @@ const STREAM_THRESHOLD = 1024 * 1024;
 const MIN_BATCH_BUFFER = 64 * 1024;
 /** Bytes of batch buffers kept for reuse once the writer thread hands them back. */
 const POOL_BYTES = 1024 * 1024;
+/**
+ * What one operation of a batch costs while it waits for the thread, besides its path: the
+ * serialised array and the record the thread makes of it.
+ */
+const OP_COST = 64;
 
 /**
  * Writes the content files of one layer through a dedicated thread, so decompression,
@@ -49,7 +57,10 @@ const POOL_BYTES = 1024 * 1024;
 export class StoreWriter {
   private readonly worker: Worker;
   private batch: PendingOp[] = [];
+  /** Memory held by batches sent and not yet answered, and the cost of each, oldest first. */
   private inFlight = 0;
+  private readonly sent: number[] = [];
+  private sentHead = 0;
   private failure: Error | undefined;
   private waiters: Array<() => void> = [];
   private ended: Promise<void> | undefined;
@@ -101,12 +112,10 @@ export class StoreWriter {
         if (!streaming) this.batch.push(['o', id, path]);
         streaming = true;
         this.batch.push(['d', id, chunks]);
-        this.inFlight += held;
         chunks = [];
         held = 0;
       },
       end: () => {
-        this.inFlight += held;
         if (!streaming) {
           this.batch.push(['f', path, chunks, this.opts.chown, meta.uid, meta.gid, mode, meta.mtime / 1000]);
           return;
@@ -121,8 +130,15 @@ export class StoreWriter {
   send(): void {
     if (this.batch.length === 0 || this.failure) return;
     const batch = pack(this.batch, this.pool);
+    // Counted as what it holds until answered: its whole buffer (a batch of small files fills
+    // little of one) and its operations, not only the file bytes: a layer of tiny files would
+    // otherwise queue all of itself before reaching the budget.
+    let cost = batch.data.byteLength;
+    for (const op of batch.ops) cost += OP_COST + (op[0] === 'f' || op[0] === 'm' ? op[1].length : op[0] === 'o' ? op[2].length : 0);
     this.worker.postMessage(batch, [batch.data]);
     this.batch = [];
+    this.inFlight += cost;
+    this.sent.push(cost);
   }
 
   /** Resolves once the bytes handed over are under budget (or a write failed). */
@@ -148,7 +164,12 @@ export class StoreWriter {
   }
 
   private onAck(ack: StoreAck): void {
-    this.inFlight -= ack.bytes;
+    // The thread answers every batch once, in order ('end' has no batch).
+    if (!ack.ended) this.inFlight -= this.sent[this.sentHead++] ?? 0;
+    if (this.sentHead === this.sent.length) {
+      this.sent.length = 0;
+      this.sentHead = 0;
+    }
     if (ack.data) this.pool.give(ack.data);
     if (ack.error) this.failure ??= new StoreWriteError(ack.error.message, ack.error.code);
     if (this.inFlight <= this.opts.bufferBudget || this.failure) this.wakeAll();

@@ -30,3 +30,19 @@ t.test('a writer thread that stops before finishing fails the flush instead of l
   t.equal((w.error as Error & { code?: string } | undefined)?.code, 'STORE_WRITER_STOPPED', 'the stop is recorded as a failure');
   await t.rejects(w.flush(), { name: 'StoreWriteError', code: 'STORE_WRITER_STOPPED' });
 });
+
+t.test('a batch counts against the budget with its whole buffer and its operations, not only its file bytes', async (t) => {
+  const dir = t.testdir();
+  const w = new StoreWriter(dir, { bufferBudget: 1 << 20, chown: false });
+  const inFlight = () => (w as unknown as { inFlight: number }).inFlight;
+  for (let id = 0; id < 100; id++) {
+    const sink = w.begin(id, meta);
+    sink.push(Buffer.from('x'));
+    sink.end();
+  }
+  w.send();
+  // 100 bytes of files: a budget counting only those would let a layer of tiny files queue whole.
+  t.ok(inFlight() >= 64 * 1024 + 100 * 64, `in flight: ${inFlight()} bytes`);
+  await w.flush();
+  t.equal(inFlight(), 0, 'every answered batch is taken off');
+});
