@@ -1,15 +1,22 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { runMaterialisePlan, type PlanDir, type PlanLink, type PlanStep } from './plan-runner.js';
-import { storeFilePath, type LayerEntry, type LayerIndex } from '../layers/layer-index.js';
+import { storeFilePath, type LayerIndex } from '../layers/layer-index.js';
+import { readLayerEntries } from '../layers/index-reader.js';
 import { applyTreeXattrs, xattrSummary } from '../layers/xattrs.js';
-import { buildTree, type DirNode, type Inode } from './tree-model.js';
+import type { EntryMeta } from './entry-records.js';
+import { buildTree, RootfsTree } from './tree-model.js';
 import { planTreeUpdate, type TreeUpdate } from './tree-update.js';
 
-/** A stored layer: its directory in the layer store and its index. */
+/**
+ * A stored layer: its directory in the layer store, and its index when the caller holds it
+ * already. Without one, the index file in `dir` is streamed into the tree entry by entry.
+ */
 export interface StoredLayer {
   dir: string;
-  index: LayerIndex;
+  index?: LayerIndex;
+  /** Entries in its index, when known: the tree then takes its room at once instead of growing. */
+  entries?: number;
 }
 
 export interface ComposeOptions {
@@ -61,10 +68,14 @@ export interface ComposeResult {
   kept?: number;
 }
 
-interface Plan {
-  dirs: Array<{ path: string; entry: LayerEntry | undefined; depth: number }>;
+/**
+ * What to make. Directories keep their record (-1 for an implied parent), not their entry: the
+ * list holds every directory until the walk ends, and its metadata is read when it is sent.
+ */
+export interface Plan {
+  dirs: Array<{ path: string; record: number; depth: number }>;
   files: Array<{ path: string; layer: number; id: number }>;
-  symlinks: Array<{ path: string; entry: LayerEntry; links: string[] }>;
+  symlinks: Array<{ path: string; entry: EntryMeta; links: string[] }>;
 }
 
 const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
@@ -83,10 +94,33 @@ export async function composeRootfs(
 ): Promise<ComposeResult> {
   const plan: Plan = { dirs: [], files: [], symlinks: [] };
   const result = emptyResult();
-  const walk = walkTree(buildTree(layers.map((l) => l.index)).root, opts.records !== false, plan, result);
-  await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, streamedSteps(walk, plan, layers), opts.signal);
-  await applyTreeXattrs(dest, plan.dirs, plan.symlinks);
+  const tree = await readTree(layers);
+  const walk = walkTree(tree, opts.records !== false, plan, result);
+  await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, streamedSteps(tree, walk, plan, layers), opts.signal);
+  await applyTreeXattrs(dest, xattrDirs(tree, plan.dirs), plan.symlinks);
   return result;
+}
+
+/**
+ * The tree of stored layers, bottom first: each index the caller did not pass is streamed from
+ * its file, one entry at a time, so no layer's entries are ever held as a list.
+ */
+export async function readTree(layers: StoredLayer[]): Promise<RootfsTree> {
+  const tree = new RootfsTree();
+  tree.reserve(layers.reduce((n, l) => n + (l.index?.entries.length ?? l.entries ?? 0), 0));
+  for (const [i, layer] of layers.entries()) {
+    if (layer.index) tree.applyLayer(layer.index, i);
+    else {
+      tree.beginLayer(i);
+      await readLayerEntries(layer.dir, (e) => tree.apply(e));
+    }
+  }
+  return tree;
+}
+
+/** The directories of the plan with extended attributes (few), with their entries, for applyTreeXattrs. */
+function xattrDirs(tree: RootfsTree, dirs: Plan['dirs']): Array<{ path: string; entry: EntryMeta }> {
+  return dirs.filter((d) => tree.hasXattrs(d.record)).map((d) => ({ path: d.path, entry: tree.entry(d.record) }));
 }
 
 /**
@@ -94,7 +128,7 @@ export async function composeRootfs(
  * first), computed in memory without touching the disk: what verification checks a rootfs against.
  */
 export function describeRootfs(indexes: LayerIndex[]): ComposeResult {
-  return describeTree(buildTree(indexes).root, true);
+  return describeTree(buildTree(indexes), true);
 }
 
 /** What a walk of the tree yields, in preorder (a directory before anything in it): what to make. */
@@ -107,13 +141,14 @@ type PlanFileItem = Plan['files'][number];
  * ends) and `plan.dirs` / `plan.symlinks` (few), and yields every directory and file to make as it
  * goes, so a caller can hand them to the worker thread without holding a list of every path.
  */
-function* walkTree(root: DirNode, keepRecords: boolean, plan: Plan, result: ComposeResult): Generator<WalkItem> {
-  const firstPath = new Map<Inode, string>();
-  const symlinkPlans = new Map<Inode, Plan['symlinks'][number]>();
+function* walkTree(tree: RootfsTree, keepRecords: boolean, plan: Plan, result: ComposeResult): Generator<WalkItem> {
+  const firstPath = new Map<number, string>();
+  const symlinkPlans = new Map<number, Plan['symlinks'][number]>();
 
-  function* visitDir(dir: DirNode, path: string, depth: number): Generator<WalkItem, string> {
-    const meta = dir.entry ?? IMPLIED_DIR;
-    const planned = { path, entry: dir.entry, depth };
+  function* visitDir(dir: number, path: string, depth: number): Generator<WalkItem, string> {
+    const dirRecord = tree.dirRecord(dir);
+    const meta = dirRecord < 0 ? IMPLIED_DIR : tree.entry(dirRecord);
+    const planned = { path, record: dirRecord, depth };
     plan.dirs.push(planned);
     yield ['dir', planned];
     if (keepRecords) result.records.push({ path, type: 'dir', ...pickMeta(meta) });
@@ -125,36 +160,37 @@ function* walkTree(root: DirNode, keepRecords: boolean, plan: Plan, result: Comp
       hash.update(first ? l : `\n${l}`);
       first = false;
     };
-    for (const name of [...dir.children.keys()].sort()) {
-      const child = dir.children.get(name)!;
+    for (const [name, child] of tree.sortedChildren(dir)) {
       const childPath = path === '' ? name : `${path}/${name}`;
-      if (child.kind === 'dir') {
+      if (tree.isDir(child)) {
         const h = yield* visitDir(child, childPath, depth + 1);
-        addLine(line(name, 'dir', child.entry ?? IMPLIED_DIR, h));
+        const r = tree.dirRecord(child);
+        addLine(line(name, 'dir', r < 0 ? IMPLIED_DIR : tree.entry(r), h));
         continue;
       }
-      const { inode } = child;
-      if (inode.kind === 'special') {
-        if (inode.entry.type === 'fifo') result.skipped.fifos++;
+      const inode = tree.inode(child);
+      const kind = tree.inodeKind(inode);
+      const e = tree.entry(inode);
+      if (kind === 'special') {
+        if (e.type === 'fifo') result.skipped.fifos++;
         else result.skipped.devices++;
         continue;
       }
-      const e = inode.entry;
       const linkOf = firstPath.get(inode);
-      if (linkOf === undefined && (inode.kind === 'symlink' || hardlinked(inode))) firstPath.set(inode, childPath);
+      if (linkOf === undefined && (kind === 'symlink' || tree.links(inode) > 1)) firstPath.set(inode, childPath);
       let content: string;
-      if (inode.kind === 'file') {
+      if (kind === 'file') {
         const size = e.size ?? 0;
         content = e.digest ?? '';
-        if (keepRecords) result.records.push(record(childPath, inode.kind, e, linkOf, { size, digest: content }));
-        yield ['file', { path: childPath, layer: inode.layer, id: e.id ?? 0 }];
+        if (keepRecords) result.records.push(record(childPath, kind, e, linkOf, { size, digest: content }));
+        yield ['file', { path: childPath, layer: tree.layerOf(inode), id: e.id ?? 0 }];
         if (linkOf === undefined) {
           result.files++;
           result.bytes += size;
         } else result.hardlinks++;
       } else {
         content = e.linkname ?? '';
-        if (keepRecords) result.records.push(record(childPath, inode.kind, e, linkOf, { target: content }));
+        if (keepRecords) result.records.push(record(childPath, kind, e, linkOf, { target: content }));
         const existing = symlinkPlans.get(inode);
         if (existing) {
           existing.links.push(childPath);
@@ -167,24 +203,17 @@ function* walkTree(root: DirNode, keepRecords: boolean, plan: Plan, result: Comp
         }
       }
       result.entries++;
-      addLine(line(name, inode.kind, e, `${content}${linkOf === undefined ? '' : `\0${linkOf}`}`));
+      addLine(line(name, kind, e, `${content}${linkOf === undefined ? '' : `\0${linkOf}`}`));
     }
     return hash.digest('hex');
   }
 
-  const rootHash = yield* visitDir(root, '', 0);
-  result.summary = `sha256:${createHash('sha256').update(line('', 'dir', root.entry ?? IMPLIED_DIR, rootHash)).digest('hex')}`;
+  const rootHash = yield* visitDir(tree.root, '', 0);
+  const rootRecord = tree.dirRecord(tree.root);
+  result.summary = `sha256:${createHash('sha256').update(line('', 'dir', rootRecord < 0 ? IMPLIED_DIR : tree.entry(rootRecord), rootHash)).digest('hex')}`;
 }
 
-/**
- * Whether a file inode may have a second path: only then is its first path remembered (a map of
- * every file's path would hold the whole tree as strings).
- */
-function hardlinked(inode: Inode): boolean {
-  return inode.links > 1;
-}
-
-function record(path: string, type: 'file' | 'symlink', e: LayerEntry, linkOf: string | undefined, extra: Partial<RootfsRecord>): RootfsRecord {
+function record(path: string, type: 'file' | 'symlink', e: EntryMeta, linkOf: string | undefined, extra: Partial<RootfsRecord>): RootfsRecord {
   const rec: RootfsRecord = { path, type, ...pickMeta(e) };
   if (linkOf !== undefined) rec.linkOf = linkOf;
   return Object.assign(rec, extra);
@@ -194,18 +223,18 @@ function emptyResult(): ComposeResult {
   return { entries: 0, dirs: 0, files: 0, hardlinks: 0, symlinks: 0, bytes: 0, skipped: { devices: 0, fifos: 0 }, summary: '', records: [] };
 }
 
-/** The whole plan and result at once (the plan's file list included). */
-function planTree(root: DirNode, keepRecords: boolean): { plan: Plan; result: ComposeResult } {
+/** The plan's directories and symlinks and the result at once; files are not listed (there may be millions). */
+function planTree(tree: RootfsTree, keepRecords: boolean): { plan: Plan; result: ComposeResult } {
   const plan: Plan = { dirs: [], files: [], symlinks: [] };
   const result = emptyResult();
-  for (const item of walkTree(root, keepRecords, plan, result)) if (item[0] === 'file') plan.files.push(item[1]);
+  for (const _ of walkTree(tree, keepRecords, plan, result));
   return { plan, result };
 }
 
 /** The result alone: the walk's items are dropped as they come. */
-function describeTree(root: DirNode, keepRecords: boolean): ComposeResult {
+function describeTree(tree: RootfsTree, keepRecords: boolean): ComposeResult {
   const result = emptyResult();
-  for (const _ of walkTree(root, keepRecords, { dirs: [], files: [], symlinks: [] }, result));
+  for (const _ of walkTree(tree, keepRecords, { dirs: [], files: [], symlinks: [] }, result));
   return result;
 }
 
@@ -226,8 +255,8 @@ function* batches<T, K extends PlanStep[0]>(kind: K, items: T[], map: (item: T) 
   for (let i = 0; i < items.length; i += STEP_SIZE) yield [kind, items.slice(i, i + STEP_SIZE).map(map)] as PlanStep;
 }
 
-function planDir(d: Plan['dirs'][number]): PlanDir {
-  const m = d.entry ?? IMPLIED_DIR;
+function planDir(tree: RootfsTree, d: Plan['dirs'][number]): PlanDir {
+  const m = d.record < 0 ? IMPLIED_DIR : tree.entry(d.record);
   return [d.path, m.mode, m.uid, m.gid, m.mtime / 1000];
 }
 
@@ -236,14 +265,14 @@ function planDir(d: Plan['dirs'][number]): PlanDir {
  * directory's batch is sent before any link into it), then symlinks and directory metadata
  * deepest first, which need the whole walk.
  */
-function* streamedSteps(walk: Generator<WalkItem>, plan: Plan, layers: StoredLayer[]): Generator<PlanStep> {
+function* streamedSteps(tree: RootfsTree, walk: Generator<WalkItem>, plan: Plan, layers: StoredLayer[], { meta = true } = {}): Generator<PlanStep> {
   const dirs: PlanDir[] = [];
   let links: PlanLink[] = [];
   for (const item of walk) {
     if (item[0] === 'dir') {
       if (links.length > 0) yield ['links', links];
       links = [];
-      if (item[1].path !== '') dirs.push(planDir(item[1]));
+      if (item[1].path !== '') dirs.push(planDir(tree, item[1]));
       if (dirs.length >= STEP_SIZE) yield ['dirs', dirs.splice(0)];
       continue;
     }
@@ -258,19 +287,18 @@ function* streamedSteps(walk: Generator<WalkItem>, plan: Plan, layers: StoredLay
   if (dirs.length > 0) yield ['dirs', dirs];
   if (links.length > 0) yield ['links', links];
   yield* batches('symlinks', plan.symlinks, (s) => [s.path, s.entry.linkname ?? '', s.entry.uid, s.entry.gid, s.entry.mtime / 1000, s.links]);
-  yield* batches('meta', [...plan.dirs].sort((a, b) => b.depth - a.depth), planDir);
+  if (meta) yield* batches('meta', [...plan.dirs].sort((a, b) => b.depth - a.depth), (d) => planDir(tree, d));
 }
 
 /**
- * The plan as worker batches, each built when it is sent: directories parents first (the root
- * is made with the worker), links, symlinks, then directory metadata deepest first.
+ * A plan as worker batches, each built when it is sent: directories parents first (the root
+ * exists already), links, then symlinks; no directory metadata.
  */
-function* planSteps(plan: Plan, layers: StoredLayer[], { meta = true } = {}): Generator<PlanStep> {
+function* planSteps(tree: RootfsTree, plan: Plan, layers: StoredLayer[]): Generator<PlanStep> {
   const dirs = [...plan.dirs].sort((a, b) => a.depth - b.depth);
-  yield* batches('dirs', dirs.filter((d) => d.path !== ''), planDir);
+  yield* batches('dirs', dirs.filter((d) => d.path !== ''), (d) => planDir(tree, d));
   yield* batches('links', plan.files, (f) => [storeFilePath(layers[f.layer]!.dir, f.id), f.path]);
   yield* batches('symlinks', plan.symlinks, (s) => [s.path, s.entry.linkname ?? '', s.entry.uid, s.entry.gid, s.entry.mtime / 1000, s.links]);
-  if (meta) yield* batches('meta', dirs.reverse(), planDir);
 }
 
 /**
@@ -279,18 +307,19 @@ function* planSteps(plan: Plan, layers: StoredLayer[], { meta = true } = {}): Ge
  * (it changes as the upper layers add and remove children). Resolves with the tree made.
  */
 export async function composeLowerStage(layers: StoredLayer[], dest: string, opts: ComposeOptions = {}): Promise<StagedTree> {
-  const root = buildTree(layers.map((l) => l.index)).root;
-  const { plan } = planTree(root, false);
-  await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, planSteps(plan, layers, { meta: false }), opts.signal);
-  return { root, layers };
+  const tree = await readTree(layers);
+  const plan: Plan = { dirs: [], files: [], symlinks: [] };
+  const steps = streamedSteps(tree, walkTree(tree, false, plan, emptyResult()), plan, layers, { meta: false });
+  await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, steps, opts.signal);
+  return { tree, layers };
 }
 
 /** The tree {@link composeLowerStage} made on disk, for {@link finishStagedCompose}. */
 export interface StagedTree {
-  root: DirNode;
+  tree: RootfsTree;
   /**
-   * The bottom layers it was made from. The full tree is built from these very index objects:
-   * an entry is recognised as unchanged by identity, so indexes read again would match nothing.
+   * The bottom layers it was made from. The full tree is built from the same layers in the same
+   * order: an inode is recognised as unchanged by its record number, which both trees give alike.
    */
   layers: StoredLayer[];
 }
@@ -309,18 +338,18 @@ export async function finishStagedCompose(
   opts: ComposeOptions = {},
 ): Promise<ComposeResult> {
   const layers = [...staged.layers, ...upper];
-  const root = buildTree(layers.map((l) => l.index)).root;
-  const { plan, result } = planTree(root, opts.records !== false);
-  const update = planTreeUpdate(staged.root, root);
-  const steps = updateSteps(update, plan, layers, dest);
+  const tree = await readTree(layers);
+  const { plan, result } = planTree(tree, opts.records !== false);
+  const update = planTreeUpdate(staged.tree, tree);
+  const steps = updateSteps(tree, update, plan, layers, dest);
   await runMaterialisePlan(dest, opts.chown ?? process.getuid?.() === 0, steps, opts.signal, { existing: true });
-  await applyTreeXattrs(dest, plan.dirs, plan.symlinks);
+  await applyTreeXattrs(dest, xattrDirs(tree, plan.dirs), plan.symlinks);
   return { ...result, kept: update.kept };
 }
 
-function* updateSteps(update: TreeUpdate, plan: Plan, layers: StoredLayer[], dest: string): Generator<PlanStep> {
+function* updateSteps(tree: RootfsTree, update: TreeUpdate, plan: Plan, layers: StoredLayer[], dest: string): Generator<PlanStep> {
   yield* batches('remove', update.removals, (p) => p);
-  yield* planSteps({ dirs: update.dirs, files: update.files, symlinks: update.symlinks }, layers, { meta: false });
+  yield* planSteps(tree, { dirs: update.dirs, files: update.files, symlinks: update.symlinks }, layers);
   yield* batches('links', update.links, (l) => [join(dest, l.from), l.path]);
-  yield* batches('meta', [...plan.dirs].sort((a, b) => b.depth - a.depth), planDir);
+  yield* batches('meta', [...plan.dirs].sort((a, b) => b.depth - a.depth), (d) => planDir(tree, d));
 }

@@ -1,5 +1,5 @@
 import { readLayerIndex, type LayerIndex } from '../layers/layer-index.js';
-import { buildTree, type DirNode } from './tree-model.js';
+import { buildTree } from './tree-model.js';
 
 /** What the image says about one path of its rootfs: type, owner, group and mode. */
 export interface OwnedPath {
@@ -39,25 +39,27 @@ const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0 };
 
 /** The records of the tree these layer indexes (bottom first) describe, parents before children. */
 export function describeOwners(indexes: LayerIndex[]): ImageOwners {
+  const tree = buildTree(indexes);
   const entries: OwnedPath[] = [];
-  const visit = (dir: DirNode, path: string): void => {
-    const meta = dir.entry ?? IMPLIED_DIR;
+  const visit = (dir: number, path: string): void => {
+    const meta = tree.dirEntry(dir) ?? IMPLIED_DIR;
     entries.push({ path, type: 'dir', uid: meta.uid, gid: meta.gid, mode: meta.mode });
-    for (const name of [...dir.children.keys()].sort()) {
-      const child = dir.children.get(name)!;
+    for (const [name, child] of tree.sortedChildren(dir)) {
       const childPath = path === '' ? name : `${path}/${name}`;
-      if (child.kind === 'dir') {
+      if (tree.isDir(child)) {
         visit(child, childPath);
         continue;
       }
-      const e = child.inode.entry;
+      const inode = tree.inode(child);
+      const kind = tree.inodeKind(inode);
+      const e = tree.entry(inode);
       const base = { path: childPath, uid: e.uid, gid: e.gid, mode: e.mode };
-      if (child.inode.kind !== 'special') entries.push({ ...base, type: child.inode.kind });
+      if (kind !== 'special') entries.push({ ...base, type: kind });
       else if (e.type === 'fifo') entries.push({ ...base, type: 'fifo' });
       else if (e.device) entries.push({ ...base, type: e.device.kind, major: e.device.major, minor: e.device.minor });
     }
   };
-  visit(buildTree(indexes).root, '');
+  visit(tree.root, '');
   return new ImageOwners(entries);
 }
 

@@ -5,8 +5,7 @@ import { cacheInternals, type Cache } from '../cache/cache.js';
 import { readEntryMeta } from '../cache/entry-meta.js';
 import { EntryNotFoundError } from '../errors/cache-errors.js';
 import { ExportSourceDamagedError } from '../errors/export-errors.js';
-import { readLayerIndex, storeFilePath, type LayerEntry, type LayerIndex } from '../layers/layer-index.js';
-import type { DirNode, Inode } from '../compose/tree-model.js';
+import { readLayerIndex, storeFilePath, type LayerIndex } from '../layers/layer-index.js';
 import type { TarMember } from './tar-records.js';
 
 // The tar encoder and the tree model are loaded when an export starts: importing the package
@@ -60,38 +59,39 @@ async function* content(path: string, size: number, digest: string, member: stri
  */
 async function* members(src: Source, digest: string): AsyncGenerator<Buffer> {
   const { memberHeader, padding, END_OF_ARCHIVE } = src.tar;
-  const firstPath = new Map<Inode, string>();
-  async function* walk(dir: DirNode, path: string): AsyncGenerator<Buffer> {
-    for (const name of [...dir.children.keys()].sort()) {
-      const child = dir.children.get(name)!;
+  const tree = src.tree.buildTree(src.indexes);
+  const firstPath = new Map<number, string>();
+  async function* walk(dir: number, path: string): AsyncGenerator<Buffer> {
+    for (const [name, child] of tree.sortedChildren(dir)) {
       const p = path === '' ? name : `${path}/${name}`;
-      if (child.kind === 'dir') {
-        yield memberHeader({ path: `${p}/`, type: 'Directory', ...meta(child.entry ?? IMPLIED_DIR) });
+      if (tree.isDir(child)) {
+        yield memberHeader({ path: `${p}/`, type: 'Directory', ...meta(tree.dirEntry(child) ?? IMPLIED_DIR) });
         yield* walk(child, p);
         continue;
       }
-      const { inode } = child;
+      const inode = tree.inode(child);
+      const kind = tree.inodeKind(inode);
       // Devices and FIFOs are recorded but never made in a rootfs, so they are not exported either.
-      if (inode.kind === 'special') continue;
-      const e: LayerEntry = inode.entry;
+      if (kind === 'special') continue;
+      const e = tree.entry(inode);
       const linked = firstPath.get(inode);
       if (linked !== undefined) {
         yield memberHeader({ path: p, type: 'Link', linkpath: linked, ...meta(e), mode: e.mode });
         continue;
       }
       firstPath.set(inode, p);
-      if (inode.kind === 'symlink') {
+      if (kind === 'symlink') {
         yield memberHeader({ path: p, type: 'SymbolicLink', linkpath: e.linkname ?? '', ...meta(e) });
         continue;
       }
       const size = e.size ?? 0;
       const m: TarMember = { path: p, type: 'File', size, ...meta(e) };
       yield memberHeader(m);
-      if (size > 0) yield* content(storeFilePath(src.dirs[inode.layer]!, e.id ?? 0), size, digest, p);
+      if (size > 0) yield* content(storeFilePath(src.dirs[tree.layerOf(inode)]!, e.id ?? 0), size, digest, p);
       yield padding(size);
     }
   }
-  yield* walk(src.tree.buildTree(src.indexes).root, '');
+  yield* walk(tree.root, '');
   yield END_OF_ARCHIVE;
 }
 

@@ -4,7 +4,8 @@ import type { Descriptor, Platform, Reference, ResolvedImage } from 'oci-client-
 import type { Cache } from '../cache/cache.js';
 import { cacheWriter } from '../cache/writer.js';
 import { lockNames } from '../cache/lock-names.js';
-import { extractLayer, readLayerIndex } from '../layers/extract.js';
+import { extractLayer } from '../layers/extract.js';
+import { readLayerTotals } from '../layers/index-reader.js';
 import { composeLowerStage, composeRootfs, finishStagedCompose, type ComposeResult, type StagedTree, type StoredLayer } from '../compose/compose.js';
 import { runTogether } from './run-together.js';
 import { layerCompression } from '../layers/media-type.js';
@@ -172,15 +173,20 @@ async function stagedFill(
   }
 }
 
+/** A stored layer and what its tar unpacks to. */
+type SizedLayer = StoredLayer & { bytes: number };
+
 /**
- * The stored layers `diffIDs` with their indexes, checked against the unpacked-size limit
- * (`priorBytes`: what the layers below them, read earlier, unpack to).
+ * The stored layers `diffIDs`, checked against the unpacked-size limit (`priorBytes`: what the
+ * layers below them, read earlier, unpack to). Only their indexes' totals are read here: compose
+ * streams the entries.
  */
-async function storedLayers(cache: Cache, img: ResolvedImage, diffIDs: string[], maxBytes: number, priorBytes = 0): Promise<StoredLayer[]> {
-  const layers: StoredLayer[] = [];
+async function storedLayers(cache: Cache, img: ResolvedImage, diffIDs: string[], maxBytes: number, priorBytes = 0): Promise<SizedLayer[]> {
+  const layers: SizedLayer[] = [];
   for (const d of diffIDs) {
     const dir = cacheWriter(cache).layerDir(d);
-    layers.push({ dir, index: await readLayerIndex(dir) });
+    const totals = await readLayerTotals(dir);
+    layers.push({ dir, bytes: totals.bytes, entries: totals.entryCount });
   }
   const total = priorBytes + unpackedBytes(layers);
   if (total > maxBytes) {
@@ -189,8 +195,8 @@ async function storedLayers(cache: Cache, img: ResolvedImage, diffIDs: string[],
   return layers;
 }
 
-function unpackedBytes(layers: StoredLayer[]): number {
-  return layers.reduce((n, l) => n + l.index.bytes, 0);
+function unpackedBytes(layers: SizedLayer[]): number {
+  return layers.reduce((n, l) => n + l.bytes, 0);
 }
 
 async function ensureLayers(
