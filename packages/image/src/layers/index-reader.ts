@@ -76,9 +76,12 @@ class IndexScanner {
       const c = b[i]!;
       if (this.inString) {
         if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
+        else if (!this.collecting1) {
+          // Most bytes are inside strings (paths, digests): jump to the string's end.
+          i = this.skipString(b, i) - 1;
+        } else if (c === BACKSLASH) this.escaped = true;
         else if (c === QUOTE) this.inString = false;
-        else if (this.collecting1 && this.depth1String.length < 16) this.depth1String += String.fromCharCode(c);
+        else if (this.depth1String.length < 16) this.depth1String += String.fromCharCode(c);
         continue;
       }
       if (c === QUOTE) {
@@ -114,6 +117,29 @@ class IndexScanner {
     }
     if (topStart >= 0) this.top.push(Buffer.from(b.subarray(topStart)));
     if (entryStart >= 0 && this.onEntry) this.entry.push(Buffer.from(b.subarray(entryStart)));
+  }
+
+  /**
+   * From `i`, inside a string and not after a backslash: the position after its closing quote,
+   * or `b.length` when it goes on in the next chunk (with the escape state that chunk starts in).
+   */
+  private skipString(b: Buffer, i: number): number {
+    for (let from = i; ; ) {
+      const q = b.indexOf(QUOTE, from);
+      const end = q < 0 ? b.length : q;
+      let k = end;
+      while (k > from && b[k - 1] === BACKSLASH) k--;
+      const escapedEnd = (end - k) % 2 === 1;
+      if (q < 0) {
+        this.escaped = escapedEnd;
+        return b.length;
+      }
+      if (!escapedEnd) {
+        this.inString = false;
+        return q + 1;
+      }
+      from = q + 1;
+    }
   }
 
   /** The totals, or undefined when the text is not an index of a known version. */
