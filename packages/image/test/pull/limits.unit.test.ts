@@ -40,3 +40,18 @@ t.test('a limit that is not a positive integer is refused before anything is fet
   await t.rejects(pullWithFetcher(ref, { cache, limits: { maxBytes: Number.NaN } }), RangeError);
   t.same((await cache.list()).entries, [], 'nothing cached');
 });
+
+t.test('layers that each fit the byte limit but together unpack past it are refused before compose, and nothing is cached', async (t) => {
+  const dir = await tempDir(t, 'bbox-limits-');
+  const layers = [1, 2].map((i) => makeLayer([{ path: `f${i}`, type: 'file', content: 'x'.repeat(600) }]));
+  // Room for a layer's whole tar and then some (extraction counts each chunk before its entries).
+  const limit = Math.max(...layers.map((l) => l.tar.length)) + 1024;
+  await writeOciLayout(join(dir, 'layout'), [{ tag: 'v1', image: buildImage({ layers }) }]);
+  const cache = new Cache(join(dir, 'cache'));
+  const total = layers.reduce((n, l) => n + l.tar.length, 0);
+  await t.rejects(pullWithFetcher(`oci-layout:${join(dir, 'layout')}:v1`, { cache, platform: 'linux/amd64', limits: { maxBytes: limit } }), {
+    code: 'INVALID_IMAGE',
+    message: new RegExp(`unpacks to ${total} bytes, over the limit of ${limit}`),
+  });
+  t.same((await cache.list()).entries, [], 'no entry');
+});
