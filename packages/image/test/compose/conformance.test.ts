@@ -36,13 +36,15 @@ async function extractAll(layers: Layer[], root: string): Promise<StoredLayer[]>
   const out: StoredLayer[] = [];
   for (const [i, layer] of layers.entries()) {
     const layerDir = join(root, `layer-${i}`);
-    const index = await extractLayer(Readable.from([layer.blob]), {
+    await extractLayer(Readable.from([layer.blob]), {
       compression: 'gzip',
       diffID: layer.diffID,
       dir: layerDir,
       limits: DEFAULT_LIMITS,
+      returnEntries: false,
     });
-    out.push({ dir: layerDir, index });
+    // No index object: compose streams the index file the extraction wrote, as a pull does.
+    out.push({ dir: layerDir });
   }
   return out;
 }
