@@ -72,7 +72,7 @@ export interface ComposeResult {
  * What to make. Directories keep their record (-1 for an implied parent), not their entry: the
  * list holds every directory until the walk ends, and its metadata is read when it is sent.
  */
-export interface Plan {
+interface Plan {
   dirs: Array<{ path: string; record: number; depth: number }>;
   files: Array<{ path: string; layer: number; id: number }>;
   symlinks: Array<{ path: string; entry: EntryMeta; links: string[] }>;
@@ -82,7 +82,8 @@ const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
 
 /**
  * Builds `dest` (which must not exist) from stored layers, bottom first. The final tree is
- * computed in memory, then made once on a worker thread: directories, hardlinks to the layers'
+ * computed in memory (a compact tree the layers' index files are streamed into, see
+ * {@link readTree}), then made once on a worker thread: directories, hardlinks to the layers'
  * content files (no data is copied), symlinks, then directory metadata deepest first. `dest` is fresh and every
  * path in it comes from the in-memory tree, so no call ever follows a symlink on disk. Files
  * share inodes with the layer store: the rootfs is read-only by contract.
