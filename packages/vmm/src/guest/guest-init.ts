@@ -21,6 +21,7 @@ export const PORTS = {
   stdin: 'bbox.stdin',
   control: 'bbox.control',
   tty: 'bbox.tty',
+  owners: 'bbox.owners',
 } as const;
 
 /** The guest device of the terminal port (the first virtio console). */
@@ -74,7 +75,7 @@ export const GUEST_FSTABS = {
 const PID_FILE = '/bbox/pid';
 
 /** The initramfs /init. Bump INIT_VERSION when it changes so cached initramfs images are rebuilt. */
-export const INIT_VERSION = 8;
+export const INIT_VERSION = 9;
 export const INIT_SCRIPT = `#!/bin/sh
 # bbox guest init v${INIT_VERSION}: mount the root (a virtio-fs share under an overlay, or a disk), run the command, report its exit status, power off.
 PATH=/bin
@@ -124,6 +125,7 @@ BBOX_VOLUMES=
 BBOX_ROOT=disk
 BBOX_ROOT_TAG=
 BBOX_SCRATCH=0
+BBOX_OWNERS_PORT=0
 BBOX_HOSTNAME=bbox
 bbox_volumes() { :; }
 # volume TAG GUEST_PATH ro|rw: mounts a virtio-fs share inside the root.
@@ -173,8 +175,13 @@ if [ "$BBOX_ROOT" = share ]; then
   mkdir /rw/upper /rw/work || fail "cannot make the root's writable layer"
   o=lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work
   mount -t overlay -o $o,metacopy=on bbox-root /newroot 2>/dev/null || mount -t overlay -o $o bbox-root /newroot || fail "cannot mount the root overlay"
-  # The image's owners, modes and device nodes where the host's copy cannot hold them (see root/guest-owners.ts).
-  if [ -f /bbox/owners ]; then (cd /newroot && . /bbox/owners) || fail "cannot give the root the image's owners and modes"; fi
+  # The image's owners, modes and device nodes where the host's copy cannot hold them (see
+  # root/guest-owners.ts): in the initramfs, or, on an image's first run, sent by the host on a
+  # port of its own as soon as it is made (while this kernel booted), up to the port's end.
+  if [ "$BBOX_OWNERS_PORT" = 1 ]; then
+    port ${PORTS.owners} && wait_for "$PORT" && cat "$PORT" >/bbox/owners || fail "no owners channel"
+  fi
+  if [ -s /bbox/owners ]; then (cd /newroot && . /bbox/owners) || fail "cannot give the root the image's owners and modes"; fi
 else
   wait_for /dev/vda || fail "no root disk (/dev/vda)"
   mount -t ext4 /dev/vda /newroot || fail "cannot mount the root disk /dev/vda"
@@ -229,7 +236,16 @@ export interface GuestOptions {
    * The root: the image's tree shared over virtio-fs (this tag) under a throwaway overlay,
    * or (default) an ext4 disk at /dev/vda.
    */
-  root?: { kind: 'share'; tag: string; /** Its writable layer is the disk /dev/vda, else guest memory. */ scratch?: boolean } | { kind: 'disk' };
+  root?:
+    | {
+        kind: 'share';
+        tag: string;
+        /** Its writable layer is the disk /dev/vda, else guest memory. */
+        scratch?: boolean;
+        /** The owners script arrives on the `bbox.owners` port rather than in the initramfs. */
+        ownersPort?: boolean;
+      }
+    | { kind: 'disk' };
   /** virtio-fs shares to mount: tag, absolute guest path, read-only. */
   shares?: { tag: string; guest: string; readOnly?: boolean }[];
   /** The command as found on the host: run with one `nsenter` instead of the exec script. */
@@ -266,7 +282,7 @@ export function specScript(spec: VmSpec, opts: GuestOptions = {}): string {
     `BBOX_NET=${opts.network ? 1 : 0}`,
     `BBOX_HOSTNAME=${shellQuote(opts.hostname ?? 'bbox')}`,
     `BBOX_VOLUMES=${opts.shares?.length ? 1 : ''}`,
-    ...(opts.root?.kind === 'share' ? ['BBOX_ROOT=share', `BBOX_ROOT_TAG=${shellQuote(opts.root.tag)}`, `BBOX_SCRATCH=${opts.root.scratch ? 1 : 0}`] : []),
+    ...(opts.root?.kind === 'share' ? ['BBOX_ROOT=share', `BBOX_ROOT_TAG=${shellQuote(opts.root.tag)}`, `BBOX_SCRATCH=${opts.root.scratch ? 1 : 0}`, `BBOX_OWNERS_PORT=${opts.root.ownersPort ? 1 : 0}`] : []),
     `BBOX_STDIN=${opts.stdin ? 1 : 0}`,
     `BBOX_TTY=${opts.tty ? 1 : 0}`,
     ...(opts.tty ? [`BBOX_ROWS=${cells(opts.tty.rows)}`, `BBOX_COLS=${cells(opts.tty.cols)}`] : []),

@@ -87,6 +87,17 @@ function chunked(command: string, paths: string[]): string[] {
   return out;
 }
 
+const header = () => `# ${FORMAT} uid=${process.getuid?.() ?? 0} gid=${process.getgid?.() ?? 0}\n`;
+
+/** The script kept at `cachePath` for this user, or undefined when there is none (or not whole). */
+export async function cachedGuestOwners(cachePath: string | undefined): Promise<string | undefined> {
+  if (!cachePath) return undefined;
+  const text = await readFile(cachePath, 'utf8').catch(() => undefined);
+  const head = header();
+  if (text !== undefined && text.startsWith(head) && text.endsWith(`${END}\n`)) return text.slice(head.length, -(END.length + 1));
+  return undefined;
+}
+
 /**
  * The guest owners script of `rootfsPath` for this user: read from `cachePath` when it holds one
  * made for this user, else made from `owners` and the tree, and written there (atomically; a
@@ -97,11 +108,8 @@ export async function ensureGuestOwners(rootfsPath: string, owners: DiskEntrySou
   if (!owners) return '';
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
-  const header = `# ${FORMAT} uid=${uid} gid=${gid}\n`;
-  if (cachePath) {
-    const text = await readFile(cachePath, 'utf8').catch(() => undefined);
-    if (text !== undefined && text.startsWith(header) && text.endsWith(`${END}\n`)) return text.slice(header.length, -(END.length + 1));
-  }
+  const cached = await cachedGuestOwners(cachePath);
+  if (cached !== undefined) return cached;
   // As root, the pull stored every path with the record's owner and mode (bbox refuses a cache
   // of mixed ownership, so a root's cache was written by root): the share shows the record, less
   // the special files no rootfs holds, and no walk of the tree is needed. Without root, virtiofsd
@@ -113,7 +121,7 @@ export async function ensureGuestOwners(rootfsPath: string, owners: DiskEntrySou
   const { script } = guestOwnersScript(entries, seen);
   if (cachePath) {
     const tmp = `${cachePath}.tmp-${randomBytes(6).toString('hex')}`;
-    await writeFile(tmp, `${header}${script}${END}\n`, { mode: 0o644 })
+    await writeFile(tmp, `${header()}${script}${END}\n`, { mode: 0o644 })
       .then(() => rename(tmp, cachePath))
       .catch(() => rm(tmp, { force: true }));
   }

@@ -19,6 +19,8 @@ export interface ChannelIo {
   stdin?: Readable | undefined;
   /** The program runs on a terminal: its input and output travel through the `bbox.tty` console. */
   tty?: boolean | undefined;
+  /** Sent on the `bbox.owners` port once settled, then the port is closed (its end ends the text). */
+  owners?: Promise<string> | undefined;
 }
 
 /** What the guest reported on the status channel. */
@@ -54,6 +56,9 @@ export class HostChannels {
     await ch.listen(PORTS.control, (s) => ch.openControl(s));
     if (io.tty) await ch.listen(PORTS.tty, (s) => ch.openTerminal(s));
     else if (io.stdin) await ch.listen(PORTS.stdin, (s) => ch.feed(s, true));
+    const owners = io.owners;
+    // A failure to make the script is reported by the run; the guest sees the port close early.
+    if (owners) await ch.listen(PORTS.owners, (s) => void owners.then((text) => s.end(text), () => s.destroy()));
     return ch;
   }
 

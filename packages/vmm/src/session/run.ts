@@ -25,7 +25,7 @@ import { buildVmSpec, type VmSpec, type VmSpecOverrides } from '../spec/spec.js'
 import { VmControl } from './vm-control.js';
 import { checkVolumes, startShares, type Share, type Volume } from '../spec/volumes.js';
 import { startVirtiofsd, type Virtiofsd } from '../host/virtiofsd.js';
-import { ensureGuestOwners } from '../root/guest-owners.js';
+import { cachedGuestOwners, ensureGuestOwners } from '../root/guest-owners.js';
 import { ensureScratchTemplate } from '../root/scratch-disk.js';
 import { chooseRootMode, type RootMode, type RootRequest } from '../root/root-mode.js';
 
@@ -148,9 +148,11 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   const volumes = opts.volumes ?? [];
   await checkVolumes(volumes);
   const root = await chooseRootMode(opts.root);
-  // Made (first run of an image) while the kernel, initramfs and accelerator are looked up.
-  const owners = root === 'share' ? ensureGuestOwners(opts.rootfsPath, opts.owners, opts.ownersScriptPath) : Promise.resolve('');
-  owners.catch(() => undefined);
+  // A shared root's owners script: kept from an earlier run and put in the initramfs, or (an
+  // image's first run) made from now on while the VM boots, and sent on a port of its own.
+  const keptOwners = root === 'share' && opts.owners ? await cachedGuestOwners(opts.ownersScriptPath) : '';
+  const lateOwners = root === 'share' && keptOwners === undefined ? ensureGuestOwners(opts.rootfsPath, opts.owners, opts.ownersScriptPath) : undefined;
+  lateOwners?.catch(() => undefined);
   const boot = await prepareBoot({ ...opts, onNotice: opts.onNotice ?? ((line) => (opts.stderr ?? process.stderr).write(`bbox: ${line}\n`)) });
   // Shared directories can hide or add files the command lookup would see: the guest decides then.
   const command = volumes.length === 0 ? await lookupCommand(opts.rootfsPath, spec) : undefined;
@@ -168,16 +170,14 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   let rootShare: Virtiofsd | undefined;
   try {
     const initrd = join(vmDir, 'initrd.cpio');
-    // The copy, the root's virtiofsd and the owners script are independent: made at once.
-    const [copied, started, made, scratchMade] = await Promise.allSettled([
+    // The copy, the root's virtiofsd and its writable layer are independent: made at once.
+    const [copied, started, scratchMade] = await Promise.allSettled([
       copyFile(boot.initramfs, initrd),
       root === 'share' ? startVirtiofsd({ source: opts.rootfsPath, socketPath: join(sockDir, 'root.sock'), readOnly: true, ids: 'self', cache: 'always' }) : undefined,
-      owners,
       root === 'share' ? ensureScratchTemplate(boot.cacheDir) : undefined,
     ]);
     if (started.status === 'fulfilled') rootShare = started.value;
-    for (const r of [copied, started, made]) if (r.status === 'rejected') throw r.reason;
-    const ownersScript = made.status === 'fulfilled' ? made.value : '';
+    for (const r of [copied, started]) if (r.status === 'rejected') throw r.reason;
     const scratch = scratchMade.status === 'fulfilled' ? scratchMade.value : undefined;
     shares = await startShares(volumes, sockDir);
     const guestShares = shares.map((s) => ({ tag: s.tag, guest: s.volume.guest, readOnly: s.volume.readOnly }));
@@ -186,13 +186,15 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
     const tty = opts.tty ? (opts.control?.lastSize() ?? opts.tty) : undefined;
     // With a terminal, input travels through it: no separate stdin port.
     const stdin = opts.stdin !== undefined && tty === undefined;
-    const guestRoot = rootShare ? { kind: 'share' as const, tag: ROOT_TAG, scratch: scratch !== undefined } : { kind: 'disk' as const };
-    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, root: guestRoot, shares: guestShares, launch, stdin, tty }, ownersScript));
+    const guestRoot = rootShare ? { kind: 'share' as const, tag: ROOT_TAG, scratch: scratch !== undefined, ownersPort: lateOwners !== undefined } : { kind: 'disk' as const };
+    await appendFile(initrd, specArchive(spec, { network: opts.network, hostname, root: guestRoot, shares: guestShares, launch, stdin, tty }, keptOwners ?? ''));
     channels = await HostChannels.open(sockDir, {
       stdout: opts.stdout ?? process.stdout,
       stderr: opts.stderr ?? process.stderr,
       stdin: opts.stdin,
       tty: tty !== undefined,
+      // A script that could not be made becomes one that fails in the guest; the run reports why.
+      owners: lateOwners?.catch(() => 'exit 1\n'),
     });
     opts.control?.attach(channels);
     const startedAt = Date.now();
@@ -212,7 +214,9 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
       network: opts.network,
       shares: [...(rootShare ? [{ tag: ROOT_TAG, socketPath: rootShare.socketPath }] : []), ...shares.map((s) => ({ tag: s.tag, socketPath: s.socketPath }))],
     });
-    const exitCode = await supervise(machine, channels, spec, opts);
+    const exitCode = await supervise(machine, channels, spec, opts).catch(async (e: unknown) => {
+      throw (await lateOwners?.then(() => undefined, (why: unknown) => why)) ?? e;
+    });
     return { exitCode, accel: boot.accel, spec, root, diskBuilt: disk?.built ?? false, machineMs: Date.now() - startedAt };
   } finally {
     opts.control?.detach();

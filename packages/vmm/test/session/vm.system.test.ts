@@ -127,6 +127,13 @@ t.test('a guest write changes neither the base disk, the rootfs, nor the next ru
   t.equal(next.got.out, 'original\ndata.txt\n', 'the next run starts from the image again');
 });
 
+t.test("a shared root whose owners cannot be read: the run fails with the reason, and nothing runs", async (t) => {
+  const { got, result } = run({ owners: async () => Promise.reject(new Error('layer index unreadable')), cmd: ['echo', 'ran'] });
+  await t.rejects(result, /layer index unreadable/);
+  t.equal(got.out, '', 'the command never ran');
+  t.same(readdirSync(join(base, 'work')), []);
+});
+
 t.test('timeout and abort stop the VM and remove its files', async (t) => {
   const work = join(base, 'work');
   const timed = run({ cmd: ['sleep', '600'], timeoutSeconds: 1 });
