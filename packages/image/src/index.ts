@@ -23,7 +23,7 @@ export type { LayerVerdict } from './verify/layer-verify.js';
 export type { VerifyProblem, VerifyField } from './verify/problems.js';
 export type { CloneOptions, CloneResult } from './cache/clone.js';
 export { CloneDestinationError, CloneFailedError } from './errors/clone-errors.js';
-export { type ImageOwners, type OwnedPath } from './compose/image-owners.js';
+export { type ImageOwners, type ImageOwnersOptions, type OwnedPath } from './compose/image-owners.js';
 export {
   CacheError,
   CacheCorruptError,

@@ -32,7 +32,7 @@ import {
 import { staleTmpEntries, tmpName } from './tmp-dirs.js';
 import type { RootFS } from '../types.js';
 import type { EntryVerdict, VerifyContext, VerifyOptions, VerifyReport } from '../verify/verify.js';
-import type { ImageOwners } from '../compose/image-owners.js';
+import type { ImageOwners, ImageOwnersOptions } from '../compose/image-owners.js';
 
 // Maintenance work (gc, evict, purge, verify, clone) is loaded when first asked for: the cache-hit
 // path of a pull must not pay for its modules at start-up.
@@ -297,10 +297,13 @@ export class Cache {
    * unpacked without root (then every file there belongs to the user who pulled it). See
    * docs/cache-layout.md, "Owners without root". Throws EntryNotFoundError when not cached.
    */
-  async imageOwners(digest: string): Promise<ImageOwners> {
+  async imageOwners(digest: string, opts: ImageOwnersOptions = {}): Promise<ImageOwners> {
     const meta = await this.entryMeta(digest);
     if (!meta) throw new EntryNotFoundError(digest, 'read its owners');
-    return (await loadOwners()).readImageOwners(meta.layers.map((l) => this.layoutNow.layerDir(l.diffID)));
+    return (await loadOwners()).readImageOwners(
+      meta.layers.map((l) => this.layoutNow.layerDir(l.diffID)),
+      opts,
+    );
   }
 
   // ---- paths ------------------------------------------------------------------------------------

@@ -63,7 +63,47 @@ export function describeOwners(indexes: LayerIndex[]): ImageOwners {
   return new ImageOwners(entries);
 }
 
+/** Which records a caller of {@link readImageOwners} needs. */
+export interface ImageOwnersOptions {
+  /**
+   * Only the records of the devices and FIFOs this keeps (by root-relative path), and the root's.
+   * When no layer records such a special file, the image's tree is not built at all, which costs
+   * a fraction of a full answer on a large image.
+   */
+  specialFiles?: (path: string) => boolean;
+}
+
+const SPECIAL_TYPES = new Set<OwnedPath['type']>(['char', 'block', 'fifo']);
+
 /** The owners of the tree the stored layers in `layerDirs` (bottom first) make. */
-export async function readImageOwners(layerDirs: string[]): Promise<ImageOwners> {
-  return describeOwners(await Promise.all(layerDirs.map((d) => readLayerIndex(d))));
+export async function readImageOwners(layerDirs: string[], opts: ImageOwnersOptions = {}): Promise<ImageOwners> {
+  const indexes = await Promise.all(layerDirs.map((d) => readLayerIndex(d)));
+  const wanted = opts.specialFiles;
+  if (!wanted) return describeOwners(indexes);
+  if (!recordsSpecialFile(indexes, wanted)) return new ImageOwners([rootRecord(indexes)]);
+  const all = describeOwners(indexes);
+  return new ImageOwners(all.entries.filter((e) => e.path === '' || (SPECIAL_TYPES.has(e.type) && wanted(e.path))));
+}
+
+/**
+ * Whether any layer holds a device or FIFO at a path `wanted` keeps, or a hardlink there to a
+ * path some layer holds one at (a special file in the tree is one of those: nothing else makes one).
+ */
+function recordsSpecialFile(indexes: LayerIndex[], wanted: (path: string) => boolean): boolean {
+  const special = new Set<string>();
+  for (const index of indexes) for (const e of index.entries) if (e.type === 'device' || e.type === 'fifo') special.add(e.path);
+  for (const index of indexes) {
+    for (const e of index.entries) {
+      if ((e.type === 'device' || e.type === 'fifo') && wanted(e.path)) return true;
+      if (e.type === 'hardlink' && e.linkname !== undefined && special.has(e.linkname) && wanted(e.path)) return true;
+    }
+  }
+  return false;
+}
+
+/** The root directory's record: the last layer's that has one, as the tree gives it. */
+function rootRecord(indexes: LayerIndex[]): OwnedPath {
+  let meta: { uid: number; gid: number; mode: number } = IMPLIED_DIR;
+  for (const index of indexes) for (const e of index.entries) if (e.path === '' && e.type === 'dir') meta = e;
+  return { path: '', type: 'dir', uid: meta.uid, gid: meta.gid, mode: meta.mode };
 }

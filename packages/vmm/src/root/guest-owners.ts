@@ -17,6 +17,11 @@ import { shellQuote } from '../guest/guest-init.js';
 import { walkTree } from './tree-walk.js';
 
 const HIDDEN = /^(dev|proc|sys)\//;
+
+/** Whether the guest sees `path` (root-relative) of its root: not under /dev, /proc or /sys, where it mounts file systems of its own. */
+export function visibleInGuest(path: string): boolean {
+  return !HIDDEN.test(path);
+}
 const TOP: CopiedStat = { uid: 0, gid: 0, mode: 0o040755, inode: '' };
 
 /** Paths per command line: far below the kernel's argument limit, whatever the names. */
@@ -51,7 +56,7 @@ export function guestOwnersScript(entries: Iterable<DiskEntry>, seen: Map<string
   const changed = new Set<string>();
   for (const e of entries) {
     // What the image holds under the guest's /dev, /proc and /sys is hidden by the mounts there.
-    if (HIDDEN.test(e.path)) continue;
+    if (!visibleInGuest(e.path)) continue;
     const path = e.path === '' ? '.' : e.path;
     const st = seen.get(e.path);
     const special = e.type === 'char' || e.type === 'block' || e.type === 'fifo';

@@ -14,6 +14,7 @@ import { PlatformNotRunnableError, RunImageOptionsError } from '../errors.js';
 import { defaultVmCacheDir } from '../host/paths.js';
 import { runVm, type RunVmOptions, type RunVmResult } from './run.js';
 import { GUEST_OWNERS_ARTIFACT, ROOT_DISK_ARTIFACT } from '../root/root-artifacts.js';
+import { visibleInGuest } from '../root/guest-owners.js';
 
 
 /** Options of {@link runImage}: those of {@link runVm} less what the image supplies, plus how to get the image. */
@@ -94,8 +95,10 @@ export async function runImage(image: string | PullResult, opts: RunImageOptions
       config: pulled.config,
       diskPath: cache.artifactPath(pulled.digest, ROOT_DISK_ARTIFACT),
       ownersScriptPath: cache.artifactPath(pulled.digest, GUEST_OWNERS_ARTIFACT),
-      // The image's owners and modes, for a disk built from a rootfs unpacked without root.
-      owners: vm.owners ?? (async () => (await cache.imageOwners(entry.digest)).entries),
+      // The image's owners and modes, where the rootfs on disk cannot hold them. A root's pull
+      // stored every path as recorded but the special files: only those (and the root's own
+      // record) are read then, which spares building the image's tree.
+      owners: vm.owners ?? (async () => (await cache.imageOwners(entry.digest, process.getuid?.() === 0 ? { specialFiles: visibleInGuest } : {})).entries),
       workDir: workDir ?? join(defaultVmCacheDir(), 'run'),
       ...(kernelImage ? { kernel: { ...opts.kernel, kernelImage: kernelImage.path } } : {}),
     });
