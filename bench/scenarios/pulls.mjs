@@ -2,35 +2,14 @@
 // against the runtime's floor, and `--pull always` with the tag unchanged against a tag check.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bboxArgv, bboxEnv, checkPullOutput, cliMissing, sampleOf, timeBbox, timeMeasured, CLI_BIN } from '../lib/bbox.mjs';
+import { bboxArgv, bboxEnv, checkPullOutput, cliMissing, sampleOf, timeBbox, timeMeasured } from '../lib/bbox.mjs';
 import { nodeStartSide } from '../lib/cli-side.mjs';
 import { interleave, NotMeasuredError, ratio } from '../lib/interleave.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
 import { referenceWarmCache } from '../lib/warm-cache.mjs';
 import { freshProfileDir, summariseProfiles } from '../lib/profile.mjs';
 import { runQuiet } from '../lib/measure.mjs';
-
-const MiB = 1024;
-
-// The bbox side does what the shared peer scripts do: the whole pipeline into a fresh directory,
-// then removing it, all inside the timed command.
-const COLD_SCRIPT = 'set -e; "$4" "$3" pull --json --cache-dir "$1/cache" "$2" > "$1.json"; rm -rf "$1"';
-
-function peerScript(ctx, name, label, tag) {
-  return {
-    id: name,
-    label,
-    run: async () => {
-      const res = await timeMeasured(ctx, [join(ctx.sharedBench, `${name}.sh`), tag], {
-        label: name,
-        counts: ctx.registryLog,
-        treeRss: true,
-        env: ctx.peerEnv,
-      });
-      return sampleOf(res);
-    },
-  };
-}
+import { peakRssMiB, peerScriptSide, timeColdPull } from '../lib/cold-pull.mjs';
 
 function bboxColdSide(ctx, image) {
   return {
@@ -44,26 +23,10 @@ function bboxColdSide(ctx, image) {
         await referenceWarmCache(ctx);
         return { wallMs: performance.now() - t0 };
       }
-      const dir = await mkdtemp(join(ctx.workDir, 'cold-'));
-      const res = await timeMeasured(ctx, ['bash', '-c', COLD_SCRIPT, 'bench', dir, image.ref, CLI_BIN, process.execPath], {
-        label: 'bbox pull',
-        counts: ctx.registryLog,
-        layerDigests: image.layers.map((l) => l.digest),
-        treeRss: true,
-        env: await bboxEnv(ctx.benchDir),
-      });
-      const out = checkPullOutput(await readFile(`${dir}.json`, 'utf8'), { digest: image.digest, fromCache: false });
-      await rm(`${dir}.json`, { force: true });
+      const { res, out } = await timeColdPull(ctx, image, 'cold-');
       return sampleOf(res, { rootfsReported: out.rootfs ? 1 : 0 });
     },
   };
-}
-
-function rssMiB(side) {
-  if (!side?.measured) return undefined;
-  const a = side.maxRssKiB?.median ?? 0;
-  const b = side.treeRssPeakKiB?.median ?? 0;
-  return Math.max(a, b) / MiB;
 }
 
 async function profileColdPull(ctx, image) {
@@ -109,16 +72,16 @@ export async function coldPull(ctx) {
   const [bbox, gnutar, skopeo, podman] = await interleave({
     sides: [
       bboxColdSide(ctx, image),
-      peerScript(ctx, 'gnutar', 'GNU tar from local blobs', 'big'),
-      peerScript(ctx, 'skopeo-umoci', 'skopeo copy + umoci raw unpack', 'big'),
-      peerScript(ctx, 'podman-overlay', 'podman pull (overlay)', 'big'),
+      peerScriptSide(ctx, 'gnutar', 'GNU tar from local blobs', 'big'),
+      peerScriptSide(ctx, 'skopeo-umoci', 'skopeo copy + umoci raw unpack', 'big'),
+      peerScriptSide(ctx, 'podman-overlay', 'podman pull (overlay)', 'big'),
     ],
     runs,
     warmup,
     log: ctx.log,
     deadline: ctx.deadline,
   });
-  const rss = rssMiB(bbox);
+  const rss = peakRssMiB(bbox);
   const fetched = bbox.requests?.layerBytes?.max;
   const row = makeRow({
     id: 'cold-pull',

@@ -1,15 +1,11 @@
 // Many small files (issue 20): a cold pull of 160k files of ~80 bytes in 4 gzip layers against
 // GNU tar from local blobs, skopeo + umoci and podman (the shared peer scripts, run on the
 // small-files layout), and bbox's peak RSS at 20k and at 160k files.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { bboxEnv, checkPullOutput, cliMissing, sampleOf, timeMeasured, CLI_BIN } from '../lib/bbox.mjs';
+import { cliMissing, sampleOf } from '../lib/bbox.mjs';
+import { peakRssMiB, peerScriptSide, timeColdPull } from '../lib/cold-pull.mjs';
 import { interleave, ratio } from '../lib/interleave.mjs';
 import { atMost, equals, makeRow } from '../lib/rows.mjs';
 import { ensureSmallFiles, smallFilesPeerDir } from '../lib/small-files.mjs';
-
-const MiB = 1024;
-const COLD_SCRIPT = 'set -e; "$4" "$3" pull --json --cache-dir "$1/cache" "$2" > "$1.json"; rm -rf "$1"';
 
 function bboxSide(ctx, image, id) {
   return {
@@ -17,40 +13,10 @@ function bboxSide(ctx, image, id) {
     label: `bbox pull (CLI, empty cache), ${image.files} files`,
     unavailable: cliMissing(),
     run: async () => {
-      const dir = await mkdtemp(join(ctx.workDir, 'sf-'));
-      const res = await timeMeasured(ctx, ['bash', '-c', COLD_SCRIPT, 'bench', dir, image.ref, CLI_BIN, process.execPath], {
-        label: 'bbox pull',
-        counts: ctx.registryLog,
-        layerDigests: image.layers.map((l) => l.digest),
-        treeRss: true,
-        env: await bboxEnv(ctx.benchDir),
-      });
-      checkPullOutput(await readFile(`${dir}.json`, 'utf8'), { digest: image.digest, fromCache: false });
-      await rm(`${dir}.json`, { force: true });
+      const { res } = await timeColdPull(ctx, image, 'sf-');
       return sampleOf(res);
     },
   };
-}
-
-function peerSide(ctx, name, label, tag) {
-  return {
-    id: name,
-    label,
-    run: async () =>
-      sampleOf(
-        await timeMeasured(ctx, [join(ctx.sharedBench, `${name}.sh`), tag], {
-          label: name,
-          counts: ctx.registryLog,
-          treeRss: true,
-          env: { ...ctx.peerEnv, BENCH_DIR: smallFilesPeerDir(ctx.benchDir) },
-        }),
-      ),
-  };
-}
-
-function rssMiB(side) {
-  if (!side?.measured) return undefined;
-  return Math.max(side.maxRssKiB?.median ?? 0, side.treeRssPeakKiB?.median ?? 0) / MiB;
 }
 
 export async function smallFilesPulls(ctx) {
@@ -67,7 +33,7 @@ export async function smallFilesPulls(ctx) {
   ].filter(([id]) => peerIds.includes(id));
   ctx.log(`small files: cold pull of ${big.ref} (${runs} runs, ${warmup} warm-up), and ${small.ref}`);
   const [bbox, bbox20k, ...measured] = await interleave({
-    sides: [bboxSide(ctx, big, 'bbox'), bboxSide(ctx, small, 'bbox-20k'), ...peers.map(([id, label]) => peerSide(ctx, id, label, big.tag))],
+    sides: [bboxSide(ctx, big, 'bbox'), bboxSide(ctx, small, 'bbox-20k'), ...peers.map(([id, label]) => peerScriptSide(ctx, id, label, big.tag, { ...ctx.peerEnv, BENCH_DIR: smallFilesPeerDir(ctx.benchDir) }))],
     runs,
     warmup,
     log: ctx.log,
@@ -75,8 +41,8 @@ export async function smallFilesPulls(ctx) {
   });
   const peer = (id) => measured[peers.findIndex(([p]) => p === id)];
   const gnutar = peer('gnutar');
-  const rss = rssMiB(bbox);
-  const rss20k = rssMiB(bbox20k);
+  const rss = peakRssMiB(bbox);
+  const rss20k = peakRssMiB(bbox20k);
   const growth = rss !== undefined && rss20k ? rss / rss20k : undefined;
   const fetched = bbox.requests?.layerBytes?.max;
   return [
