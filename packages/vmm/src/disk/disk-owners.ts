@@ -35,6 +35,16 @@ export const TYPE_BITS: Record<DiskEntry['type'], number> = {
   fifo: 0o010000,
 };
 
+/** A device node or FIFO: what no rootfs holds, and what has to be made where the image's tree is given. */
+export function isSpecialFile(e: DiskEntry): boolean {
+  return e.type === 'char' || e.type === 'block' || e.type === 'fifo';
+}
+
+/** The type arguments `mknod NAME …` takes for a special file, in debugfs and in busybox alike: `p`, or `c|b MAJOR MINOR`. */
+export function mknodType(e: DiskEntry): string {
+  return e.type === 'fifo' ? 'p' : `${e.type === 'char' ? 'c' : 'b'} ${e.major ?? 0} ${e.minor ?? 0}`;
+}
+
 /** The commands and what could not be expressed. */
 export interface OwnerScript {
   /** debugfs commands, one a line. */
@@ -68,7 +78,7 @@ export function ownerScript(entries: Iterable<DiskEntry>, copied: Map<string, Co
       continue;
     }
     if (!st) {
-      if (e.type === 'char' || e.type === 'block' || e.type === 'fifo') lines.push(...makeNode(e, want));
+      if (isSpecialFile(e)) lines.push(...makeNode(e, want));
       continue;
     }
     if (fixed.has(st.inode) || (st.mode & 0o170000) !== TYPE_BITS[e.type]) continue;
@@ -90,9 +100,8 @@ function makeNode(e: DiskEntry, want: number): string[] {
   const slash = e.path.lastIndexOf('/');
   const parent = slash < 0 ? '/' : `/${e.path.slice(0, slash)}`;
   const name = e.path.slice(slash + 1);
-  const kind = e.type === 'fifo' ? 'p' : `${e.type === 'char' ? 'c' : 'b'} ${e.major ?? 0} ${e.minor ?? 0}`;
   const target = `/${e.path}`;
-  return [`cd ${quote(parent)}`, `mknod ${quote(name)} ${kind}`, 'cd /', ...sif(target, 'uid', e.uid), ...sif(target, 'gid', e.gid), ...sif(target, 'mode', want)];
+  return [`cd ${quote(parent)}`, `mknod ${quote(name)} ${mknodType(e)}`, 'cd /', ...sif(target, 'uid', e.uid), ...sif(target, 'gid', e.gid), ...sif(target, 'mode', want)];
 }
 
 /**

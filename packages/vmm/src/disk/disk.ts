@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DiskBuildError } from '../errors.js';
-import { applyOwnerScript, AS_MAPPED_ROOT, ownerScript, rootMappingAvailable, seenAsMappedRoot, type DiskEntrySource } from './disk-owners.js';
+import { applyOwnerScript, AS_MAPPED_ROOT, isSpecialFile, ownerScript, rootMappingAvailable, seenAsMappedRoot, type DiskEntrySource } from './disk-owners.js';
 import { findHostTool, runHostTool } from '../host/host-tool.js';
 import { walkTree } from '../root/tree-walk.js';
 
@@ -80,7 +80,7 @@ async function buildDisk(rootfsPath: string, diskPath: string, opts: RootDiskOpt
   // The records are read while the tree is walked: both are needed before the owners are set.
   const [used, source] = await Promise.all([walkTree(rootfsPath), opts.owners?.()]);
   const entries = source ? [...source] : undefined;
-  const devices = entries ? entries.filter((e) => e.type === 'char' || e.type === 'block' || e.type === 'fifo').length : 0;
+  const devices = entries ? entries.filter(isSpecialFile).length : 0;
   const size = opts.sizeBytes ?? used.bytes + Math.ceil(used.bytes / 5) + used.inodes * 256 + HEADROOM;
   const sizeMiB = Math.max(64, Math.ceil(size / MiB));
   const inodes = used.inodes + devices + Math.max(16384, Math.ceil(used.inodes / 2));

@@ -12,17 +12,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { seenAsMappedRoot, TYPE_BITS, type CopiedStat, type DiskEntry, type DiskEntrySource } from '../disk/disk-owners.js';
+import { isSpecialFile, mknodType, seenAsMappedRoot, TYPE_BITS, type CopiedStat, type DiskEntry, type DiskEntrySource } from '../disk/disk-owners.js';
 import { shellQuote } from '../guest/guest-init.js';
 import { walkTree } from './tree-walk.js';
 
 const HIDDEN = /^(dev|proc|sys)\//;
+/** The overlay's top directory as the guest's /init makes it: root's, mode 0755. */
+const TOP: CopiedStat = { uid: 0, gid: 0, mode: 0o040755, inode: '' };
 
 /** Whether the guest sees `path` (root-relative) of its root: not under /dev, /proc or /sys, where it mounts file systems of its own. */
 export function visibleInGuest(path: string): boolean {
   return !HIDDEN.test(path);
 }
-const TOP: CopiedStat = { uid: 0, gid: 0, mode: 0o040755, inode: '' };
 
 /** Paths per command line: far below the kernel's argument limit, whatever the names. */
 const PATHS_PER_LINE = 200;
@@ -39,10 +40,10 @@ export interface GuestOwners {
 
 /**
  * The commands that turn the tree as the guest sees it (`seen`, by root-relative path, `''` the
- * root) into what the image records. The root directory is compared with what the overlay's top
- * directory is when the guest's /init makes it (root's, 0755), not with the host's. A path not seen and not special is left
- * alone, as is one whose type differs from the record (the tree as stored wins), and one under
- * the guest's /dev, /proc or /sys, which the mounts there hide.
+ * root) into what the image records. The root directory is compared with the overlay's top
+ * directory as the guest's /init makes it, not with the host's. A path not seen and not special
+ * is left alone, as is one whose type differs from the record (the tree as stored wins), and one
+ * under the guest's /dev, /proc or /sys, which the mounts there hide.
  */
 export function guestOwnersScript(entries: Iterable<DiskEntry>, seen: Map<string, CopiedStat>): GuestOwners {
   const nodes: string[] = [];
@@ -59,14 +60,12 @@ export function guestOwnersScript(entries: Iterable<DiskEntry>, seen: Map<string
     if (!visibleInGuest(e.path)) continue;
     const path = e.path === '' ? '.' : e.path;
     const st = seen.get(e.path);
-    const special = e.type === 'char' || e.type === 'block' || e.type === 'fifo';
     if (e.path !== '' && !st) {
-      if (!special) continue;
-      nodes.push(`mknod ${shellQuote(path)} ${e.type === 'fifo' ? 'p' : `${e.type === 'char' ? 'c' : 'b'} ${e.major ?? 0} ${e.minor ?? 0}`}`);
+      if (!isSpecialFile(e)) continue;
+      nodes.push(`mknod ${shellQuote(path)} ${mknodType(e)}`);
     } else if (st && e.path !== '' && (st.mode & 0o170000) !== TYPE_BITS[e.type]) {
       continue;
     }
-    // The overlay's top directory is made by the guest's /init as root's, mode 0755.
     const seenHere = e.path === '' ? TOP : st;
     const fresh = !seenHere;
     if (fresh || seenHere.uid !== e.uid || seenHere.gid !== e.gid) {
@@ -104,17 +103,14 @@ export async function cachedGuestOwners(cachePath: string | undefined): Promise<
 }
 
 /**
- * The guest owners script of `rootfsPath` for this user: read from `cachePath` when it holds one
- * made for this user, else made from `owners` and the tree, and written there (atomically; a
- * failed write only costs the next run the same work). Without `owners`, '' (the guest sees the
- * tree as stored).
+ * Makes the guest owners script of `rootfsPath` for this user from `owners` (and, without root,
+ * the tree), and keeps it at `cachePath` for {@link cachedGuestOwners} (atomically; a failed write
+ * only costs the next run the same work). Without `owners`, '' (the guest sees the tree as stored).
  */
-export async function ensureGuestOwners(rootfsPath: string, owners: DiskEntrySource | undefined, cachePath: string | undefined): Promise<string> {
+export async function makeGuestOwners(rootfsPath: string, owners: DiskEntrySource | undefined, cachePath: string | undefined): Promise<string> {
   if (!owners) return '';
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
-  const cached = await cachedGuestOwners(cachePath);
-  if (cached !== undefined) return cached;
   // As root, the pull stored every path with the record's owner and mode (bbox refuses a cache
   // of mixed ownership, so a root's cache was written by root): the share shows the record, less
   // the special files no rootfs holds, and no walk of the tree is needed. Without root, virtiofsd
@@ -137,7 +133,7 @@ export async function ensureGuestOwners(rootfsPath: string, owners: DiskEntrySou
 function storedAsRecorded(entries: DiskEntry[]): Map<string, CopiedStat> {
   const out = new Map<string, CopiedStat>();
   for (const e of entries) {
-    if (e.type === 'char' || e.type === 'block' || e.type === 'fifo') continue;
+    if (isSpecialFile(e)) continue;
     out.set(e.path, { uid: e.uid, gid: e.gid, mode: TYPE_BITS[e.type] | (e.mode & 0o7777), inode: '' });
   }
   return out;

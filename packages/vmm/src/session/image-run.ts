@@ -15,6 +15,7 @@ import { defaultVmCacheDir } from '../host/paths.js';
 import { runVm, type RunVmOptions, type RunVmResult } from './run.js';
 import { GUEST_OWNERS_ARTIFACT, ROOT_DISK_ARTIFACT } from '../root/root-artifacts.js';
 import { visibleInGuest } from '../root/guest-owners.js';
+import { runningAsRoot } from '../host/virtiofsd.js';
 
 
 /** Options of {@link runImage}: those of {@link runVm} less what the image supplies, plus how to get the image. */
@@ -98,7 +99,7 @@ export async function runImage(image: string | PullResult, opts: RunImageOptions
       // The image's owners and modes, where the rootfs on disk cannot hold them. A root's pull
       // stored every path as recorded but the special files: only those (and the root's own
       // record) are read then, which spares building the image's tree.
-      owners: vm.owners ?? (async () => (await cache.imageOwners(entry.digest, process.getuid?.() === 0 ? { specialFiles: visibleInGuest } : {})).entries),
+      owners: vm.owners ?? (async () => (await cache.imageOwners(entry.digest, runningAsRoot() ? { specialFiles: visibleInGuest } : {})).entries),
       workDir: workDir ?? join(defaultVmCacheDir(), 'run'),
       ...(kernelImage ? { kernel: { ...opts.kernel, kernelImage: kernelImage.path } } : {}),
     });

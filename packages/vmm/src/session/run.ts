@@ -25,7 +25,7 @@ import { buildVmSpec, type VmSpec, type VmSpecOverrides } from '../spec/spec.js'
 import { VmControl } from './vm-control.js';
 import { checkVolumes, startShares, type Share, type Volume } from '../spec/volumes.js';
 import { startVirtiofsd, type Virtiofsd } from '../host/virtiofsd.js';
-import { cachedGuestOwners, ensureGuestOwners } from '../root/guest-owners.js';
+import { cachedGuestOwners, makeGuestOwners } from '../root/guest-owners.js';
 import { ensureScratchTemplate } from '../root/scratch-disk.js';
 import { chooseRootMode, type RootMode, type RootRequest } from '../root/root-mode.js';
 
@@ -151,7 +151,7 @@ export async function runVm(opts: RunVmOptions): Promise<RunVmResult> {
   // A shared root's owners script: kept from an earlier run and put in the initramfs, or (an
   // image's first run) made from now on while the VM boots, and sent on a port of its own.
   const keptOwners = root === 'share' && opts.owners ? await cachedGuestOwners(opts.ownersScriptPath) : '';
-  const lateOwners = root === 'share' && keptOwners === undefined ? ensureGuestOwners(opts.rootfsPath, opts.owners, opts.ownersScriptPath) : undefined;
+  const lateOwners = root === 'share' && keptOwners === undefined ? makeGuestOwners(opts.rootfsPath, opts.owners, opts.ownersScriptPath) : undefined;
   lateOwners?.catch(() => undefined);
   const boot = await prepareBoot({ ...opts, onNotice: opts.onNotice ?? ((line) => (opts.stderr ?? process.stderr).write(`bbox: ${line}\n`)) });
   // Shared directories can hide or add files the command lookup would see: the guest decides then.
